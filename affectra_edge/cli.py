@@ -1,0 +1,140 @@
+"""The ``affectra`` command: run the sensor, check a config, analyse a file, show statistics.
+
+Bad input (a missing file, an invalid config, an unsafe state dir) is one clear line on
+stderr and exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+from affectra_edge import __version__
+from affectra_edge.config import Config, ConfigError, load_config
+from affectra_edge.logs import setup_logging
+
+log = logging.getLogger("affectra_edge")
+
+SYSTEM_CONFIG = Path("/etc/affectra/affectra.toml")
+EXIT_BAD_INPUT = 2
+
+
+class UsageError(Exception):
+    """Bad input from the user: printed as one line, exit code 2."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="affectra", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"affectra {__version__}")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", metavar="FILE",
+                        help=f"TOML config (default: $AFFECTRA_CONFIG, else {SYSTEM_CONFIG} "
+                             "if it exists, else built-in defaults)")
+    common.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    state = argparse.ArgumentParser(add_help=False)
+    state.add_argument("--state-dir", metavar="DIR", help="overrides storage.state_dir")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub.add_parser("run", parents=[common, state], help="run the sensor until stopped")
+    sub.add_parser("check-config", parents=[common], help="validate a config file and exit")
+    analyze = sub.add_parser("analyze", parents=[common],
+                             help="print faces and emotions found in a photo or video")
+    analyze.add_argument("path", metavar="PHOTO_OR_VIDEO")
+    analyze.add_argument("--json", action="store_true", help="print JSON lines")
+    stats = sub.add_parser("stats", parents=[common, state],
+                           help="print statistics of the recorded sessions")
+    stats.add_argument("--json", action="store_true", help="print JSON")
+    return parser
+
+
+def resolve_config(args: argparse.Namespace) -> Config:
+    path = args.config or os.environ.get("AFFECTRA_CONFIG")
+    if path is None and SYSTEM_CONFIG.exists():
+        path = str(SYSTEM_CONFIG)
+    config = load_config(path)
+    if getattr(args, "state_dir", None):
+        config.storage.state_dir = args.state_dir
+    if args.log_level:
+        config.logging.level = args.log_level
+    return config
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    quiet = args.command != "run"
+    setup_logging(args.log_level or ("WARNING" if quiet else "INFO"))
+    try:
+        config = resolve_config(args)
+        if not quiet:
+            setup_logging(config.logging.level)
+        return COMMANDS[args.command](args, config)
+    except ConfigError as exc:
+        for line in exc.errors:
+            print(f"affectra: config error: {line}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except UsageError as exc:
+        print(f"affectra: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+
+def cmd_check_config(args: argparse.Namespace, config: Config) -> int:
+    where = config.source_file or "built-in defaults"
+    cameras = ", ".join(f"{c.id} ({c.kind})" for c in config.cameras.sources)
+    print(f"{where}: OK (device {config.device.id}; cameras: {cameras}; "
+          f"active: {config.cameras.active})")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace, config: Config) -> int:
+    from affectra_edge.daemon import Daemon
+    from affectra_edge.security import UnsafeStateDir
+    from affectra_edge.vision.errors import ModelError
+
+    daemon = Daemon(config)
+    try:
+        daemon.start()
+    except (UnsafeStateDir, ModelError, ValueError) as exc:
+        raise UsageError(str(exc)) from None
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: daemon.stop_event.set())
+    try:
+        daemon.run_until_stopped()
+    finally:
+        daemon.shutdown()
+    return 0
+
+
+def cmd_analyze(args: argparse.Namespace, config: Config) -> int:
+    from affectra_edge.analyze_file import InputError, analyze_path
+    from affectra_edge.vision.errors import ModelError
+
+    try:
+        for line in analyze_path(Path(args.path), config, as_json=args.json):
+            print(line, flush=True)
+    except (InputError, ModelError) as exc:
+        raise UsageError(str(exc)) from None
+    return 0
+
+
+def cmd_stats(args: argparse.Namespace, config: Config) -> int:
+    from affectra_edge.stats import compute_stats, format_stats_table
+    from affectra_edge.storage import SessionStore
+
+    if not config.state_dir.is_dir():
+        raise UsageError(f"state dir {config.state_dir}: no such directory")
+    store = SessionStore(config.sessions_dir, config.storage.retention_days)
+    stats = compute_stats(store.read(), datetime.now(UTC))
+    if args.json:
+        print(json.dumps(stats.as_dict(), indent=2))
+    else:
+        print(format_stats_table(stats))
+    return 0
+
+
+COMMANDS = {"run": cmd_run, "check-config": cmd_check_config, "analyze": cmd_analyze,
+            "stats": cmd_stats}

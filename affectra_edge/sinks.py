@@ -1,0 +1,84 @@
+"""Sinks for ended sessions, each behind its own bounded queue and thread.
+
+A slow disk never stalls the camera worker; the analyzer only waits when the queue is full,
+and then it says so. Nothing is dropped: a failed write is retried until it succeeds or the
+daemon stops, and at stop whatever could not be written is named in the log.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+
+from affectra_edge.records import SessionRecord
+
+log = logging.getLogger(__name__)
+
+
+class SessionWriter:
+    """Appends ended sessions to the store from a thread of its own."""
+
+    def __init__(self, store, max_pending: int = 10_000, retry_s: float = 2.0):
+        self._store = store
+        self._closing = threading.Event()  # set by close(): drain, then end
+        self._queue: queue.Queue[SessionRecord] = queue.Queue(maxsize=max_pending)
+        self._retry_s = retry_s
+        self._thread = threading.Thread(target=self._run, name="session-writer", daemon=True)
+        self.written = 0
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def submit(self, record: SessionRecord) -> None:
+        while True:
+            try:
+                self._queue.put(record, timeout=1.0)
+                return
+            except queue.Full:
+                log.warning("session writer is %d sessions behind; waiting for the disk",
+                            self._queue.qsize())
+
+    def pending(self) -> int:
+        return self._queue.qsize()
+
+    def _run(self) -> None:
+        while not (self._closing.is_set() and self._queue.empty()):
+            try:
+                record = self._queue.get(timeout=0.5)
+            except queue.Empty:
+                continue
+            self._write(record)
+
+    def _write(self, record: SessionRecord) -> None:
+        while True:
+            try:
+                self._store.append(record)
+                self.written += 1
+                return
+            except OSError as exc:
+                log.error("cannot write session %s: %s; retrying in %g s",
+                          record.session_id, exc, self._retry_s)
+            # Once closing, give the disk one more chance, then give up loudly.
+            if self._closing.wait(self._retry_s) and not self._retry_once(record):
+                log.error("session %s (camera %s, ended %s) was NOT written",
+                          record.session_id, record.camera_id, record.ended_at.isoformat())
+                return
+
+    def _retry_once(self, record: SessionRecord) -> bool:
+        try:
+            self._store.append(record)
+            self.written += 1
+            return True
+        except OSError:
+            return False
+
+    def close(self, timeout_s: float) -> bool:
+        """Write what is queued, then end the thread; False if that took too long."""
+        self._closing.set()
+        self._thread.join(timeout_s)
+        if self._thread.is_alive():
+            log.error("session writer did not finish in %g s; %d sessions pending",
+                      timeout_s, self._queue.qsize())
+            return False
+        return True
