@@ -51,27 +51,26 @@ class SessionWriter:
             self._write(record)
 
     def _write(self, record: SessionRecord) -> None:
+        last_try = False
         while True:
             try:
                 self._store.append(record)
                 self.written += 1
                 return
+            except ValueError as exc:  # a record the store refuses; retrying cannot help
+                log.error("session %s cannot be stored and is dropped: %s",
+                          record.session_id, exc)
+                return
             except OSError as exc:
+                if last_try:
+                    log.error("session %s (camera %s, ended %s) was NOT written: %s",
+                              record.session_id, record.camera_id,
+                              record.ended_at.isoformat(), exc)
+                    return
                 log.error("cannot write session %s: %s; retrying in %g s",
                           record.session_id, exc, self._retry_s)
-            # Once closing, give the disk one more chance, then give up loudly.
-            if self._closing.wait(self._retry_s) and not self._retry_once(record):
-                log.error("session %s (camera %s, ended %s) was NOT written",
-                          record.session_id, record.camera_id, record.ended_at.isoformat())
-                return
-
-    def _retry_once(self, record: SessionRecord) -> bool:
-        try:
-            self._store.append(record)
-            self.written += 1
-            return True
-        except OSError:
-            return False
+            # Once closing, the disk gets one more try.
+            last_try = self._closing.wait(self._retry_s)
 
     def close(self, timeout_s: float) -> bool:
         """Write what is queued, then end the thread; False if that took too long."""

@@ -107,19 +107,27 @@ def summarize_ms(values: List[float]) -> Dict[str, float]:
     }
 
 
-def machine_info() -> Dict[str, Any]:
-    cpu_model = platform.processor()
+def cpu_model() -> str:
+    """'model name' on x86, 'Model' (the board) on a Raspberry Pi, else platform's guess."""
+    fields: Dict[str, str] = {}
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.lower().startswith(("model name", "hardware", "model\t")):
-                cpu_model = line.split(":", 1)[1].strip()
-                break
+            key, sep, value = line.partition(":")
+            if sep:
+                fields.setdefault(key.strip().lower(), value.strip())
     except OSError:
         pass
+    for key in ("model name", "hardware", "model"):
+        if fields.get(key) and not fields[key].isdigit():
+            return fields[key]
+    return platform.processor() or "unknown"
+
+
+def machine_info() -> Dict[str, Any]:
     return {
         "machine": platform.machine(),
         "platform": platform.platform(),
-        "cpu": cpu_model,
+        "cpu": cpu_model(),
         "cpu_count": os.cpu_count(),
         "hostname": platform.node(),
     }
@@ -164,6 +172,7 @@ def run(args: argparse.Namespace) -> Dict[str, Any]:
     warmup_ms = (time.perf_counter() - started) * 1000.0
 
     analyze_ms: List[float] = []
+    frame_ms: Dict[str, List[float]] = {path.name: [] for path in paths}
     faces: Dict[str, List[int]] = {path.name: [] for path in paths}
     cpu_started, wall_started = time.process_time(), time.perf_counter()
     for _ in range(args.repeat):
@@ -171,6 +180,7 @@ def run(args: argparse.Namespace) -> Dict[str, Any]:
             started = time.perf_counter()
             results = DeepFace.analyze(frame, actions=["emotion"], enforce_detection=False)
             analyze_ms.append((time.perf_counter() - started) * 1000.0)
+            frame_ms[path.name].append(analyze_ms[-1])
             faces[path.name].append(count_faces(results, frame))
     cpu_s = time.process_time() - cpu_started
     wall_s = time.perf_counter() - wall_started
@@ -197,6 +207,9 @@ def run(args: argparse.Namespace) -> Dict[str, Any]:
         "warmup_ms": round(warmup_ms, 1),
         "import_s": round(import_s, 2),
         "faces_per_frame": faces_per_frame,
+        "median_ms_per_frame": {
+            name: round(statistics.median(values), 3) for name, values in frame_ms.items()
+        },
         "faces_consistent_across_repeats": all(len(set(c)) == 1 for c in faces.values()),
         "faces_total": sum(faces_per_frame.values()),
         "cpu_time_share": round(cpu_s / wall_s, 3),

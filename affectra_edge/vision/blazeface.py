@@ -66,7 +66,7 @@ class Letterbox:
 
 
 def letterbox_input(image_bgr: np.ndarray, size: int = INPUT_SIZE) -> tuple[np.ndarray, Letterbox]:
-    """Resize a BGR frame, keeping its aspect ratio, into a (1, size, size, 3) RGB tensor in [-1, 1]."""
+    """Fit a BGR frame, aspect ratio kept, into a (1, size, size, 3) RGB tensor in [-1, 1]."""
     height, width = image_bgr.shape[:2]
     scale = size / max(height, width)
     new_w = max(1, min(size, round(width * scale)))
@@ -114,7 +114,9 @@ def box_iou(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
     inter_h = np.clip(np.minimum(box[3], boxes[:, 3]) - np.maximum(box[1], boxes[:, 1]), 0, None)
     inter = inter_w * inter_h
     area = max(float((box[2] - box[0]) * (box[3] - box[1])), 0.0)
-    areas = np.clip(boxes[:, 2] - boxes[:, 0], 0, None) * np.clip(boxes[:, 3] - boxes[:, 1], 0, None)
+    areas = np.clip(boxes[:, 2] - boxes[:, 0], 0, None) * np.clip(
+        boxes[:, 3] - boxes[:, 1], 0, None
+    )
     union = area + areas - inter
     return np.where(union > 0, inter / np.maximum(union, 1e-9), 0.0)
 

@@ -116,7 +116,9 @@ class MiniXceptionClassifier:
         gray = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY) if crop.ndim == 3 else crop
         size = (MINI_XCEPTION_SIZE, MINI_XCEPTION_SIZE)
         shrinking = gray.shape[0] > size[1] or gray.shape[1] > size[0]
-        face = cv2.resize(gray, size, interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR)
+        face = cv2.resize(
+            gray, size, interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR
+        )
         return (face.astype(np.float32) * (2.0 / 255.0) - 1.0)[:, :, np.newaxis]
 
     def classify(self, image_bgr: np.ndarray, boxes: Sequence[Box]) -> list[np.ndarray]:
@@ -129,7 +131,7 @@ class MiniXceptionClassifier:
                 slots.append(slot)
         if faces:
             probs = as_probabilities(self._run(np.stack(faces)))
-            for slot, row in zip(slots, probs):
+            for slot, row in zip(slots, probs, strict=True):
                 results[slot] = row
         return results
 
@@ -139,7 +141,9 @@ class MiniXceptionClassifier:
                 self._resize(len(batch))
                 return self._invoke(batch)
             except (ValueError, RuntimeError) as exc:
-                log.info("%s cannot run batches (%s); running faces one by one", self.model_name, exc)
+                log.info(
+                    "%s cannot run batches (%s); running faces one by one", self.model_name, exc
+                )
                 self._can_batch = False
         self._resize(1)
         return np.concatenate([self._invoke(face[np.newaxis]) for face in batch])

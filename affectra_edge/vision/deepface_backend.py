@@ -25,7 +25,12 @@ from typing import Any
 import numpy as np
 
 from affectra_edge.emotions import EMOTIONS
-from affectra_edge.vision.classifier import Box, as_probabilities, square_crop, uniform_probabilities
+from affectra_edge.vision.classifier import (
+    Box,
+    as_probabilities,
+    square_crop,
+    uniform_probabilities,
+)
 from affectra_edge.vision.errors import ModelError
 
 log = logging.getLogger(__name__)
@@ -73,7 +78,9 @@ def deepface_engine() -> str:
     try:
         backend_utils = importlib.import_module("deepface.commons.backend_utils")
     except ImportError as exc:
-        raise ModelError(f"the deepface backend needs the deepface package: {INSTALL_HINT}") from exc
+        raise ModelError(
+            f"the deepface backend needs the deepface package: {INSTALL_HINT}"
+        ) from exc
     try:
         engine: str = backend_utils.get_backend_engine()
     except ValueError as exc:
@@ -85,7 +92,9 @@ def label_order(deepface_labels: Sequence[str]) -> np.ndarray:
     """Indices that reorder deepface's output columns into EMOTIONS order."""
     labels = [label.lower() for label in deepface_labels]
     if sorted(labels) != sorted(EMOTIONS):
-        raise ModelError(f"deepface's emotion labels {list(deepface_labels)} differ from {EMOTIONS}")
+        raise ModelError(
+            f"deepface's emotion labels {list(deepface_labels)} differ from {EMOTIONS}"
+        )
     return np.array([labels.index(emotion) for emotion in EMOTIONS])
 
 
@@ -127,6 +136,6 @@ class DeepFaceClassifier:
         if faces:
             raw = np.asarray(self._model.predict(np.stack(faces)), dtype=np.float64)
             probs = as_probabilities(raw.reshape(len(faces), -1)[:, self._order])
-            for slot, row in zip(slots, probs):
+            for slot, row in zip(slots, probs, strict=True):
                 results[slot] = row
         return results

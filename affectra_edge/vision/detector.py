@@ -66,7 +66,8 @@ def clip_box(
 def _check_frame(image_bgr: np.ndarray) -> None:
     if image_bgr.ndim != 3 or image_bgr.shape[2] != 3 or image_bgr.dtype != np.uint8:
         raise ValueError(
-            f"expected a BGR uint8 image of shape (h, w, 3), got {image_bgr.dtype} {image_bgr.shape}"
+            f"expected a BGR uint8 image of shape (h, w, 3), "
+            f"got {image_bgr.dtype} {image_bgr.shape}"
         )
 
 
@@ -103,7 +104,8 @@ class BlazeFaceDetector:
             or regressors is None
             or logits is None
         ):
-            shapes = [[int(v) for v in d["shape"]] for d in inputs] + [list(map(int, k)) for k in outputs]
+            shapes = [[int(v) for v in d["shape"]] for d in inputs]
+            shapes += [[int(v) for v in shape] for shape in outputs]
             raise ModelError(
                 f"{self.model_name} is not a BlazeFace short-range model "
                 f"(expected float32 input 1x{size}x{size}x3 and outputs 1x896x16, 1x896x1; "
@@ -118,7 +120,9 @@ class BlazeFaceDetector:
         self._interpreter.set_tensor(self._input_index, tensor)
         self._interpreter.invoke()
         regressors = self._interpreter.get_tensor(self._regressors_index)[0]
-        scores = blazeface.scores_from_logits(self._interpreter.get_tensor(self._logits_index)[0, :, 0])
+        scores = blazeface.scores_from_logits(
+            self._interpreter.get_tensor(self._logits_index)[0, :, 0]
+        )
         keep = scores >= self.min_score
         if not keep.any():
             return []
@@ -126,19 +130,32 @@ class BlazeFaceDetector:
         merged = blazeface.weighted_nms(boxes, scores[keep], self.iou_threshold)
         frame_boxes = letterbox.to_frame(np.array([box for box, _ in merged]))
         detections = []
-        for (x1, y1, x2, y2), (_, score) in zip(frame_boxes, merged):
+        for (x1, y1, x2, y2), (_, score) in zip(frame_boxes, merged, strict=True):
             detection = clip_box(x1, y1, x2, y2, width, height, score)
             if detection is not None:
                 detections.append(detection)
         return detections
 
 
+def default_cascade_path() -> str:
+    """OpenCV's own frontal-face cascade, shipped in opencv-python(-headless) 4.x."""
+    cascades = getattr(getattr(cv2, "data", None), "haarcascades", None)
+    if cascades is None or not hasattr(cv2, "CascadeClassifier"):
+        raise ModelError(
+            f"this OpenCV ({cv2.__version__}) has no Haar cascades ({HAAR_CASCADE}); "
+            "the haar detector needs opencv-python-headless>=4.8,<5"
+        )
+    return str(Path(cascades) / HAAR_CASCADE)
+
+
 class HaarDetector:
     """OpenCV's frontal-face Haar cascade; finds frontal faces only. Score is always 1.0.
 
     ``scale`` < 1 runs the cascade on a downscaled frame (0.5: a 640x480 frame is searched at
-    320x240, about 4x faster); boxes are mapped back to the full frame. ``min_size_px`` is the
-    smallest face searched for, in full-frame pixels.
+    320x240, about twice as fast, and faces under about 60 px are lost); boxes are mapped back
+    to the full frame. ``min_size_px`` is the smallest face searched for, in full-frame
+    pixels. ``min_score`` is accepted so that both detectors take the same settings; as every
+    Haar detection scores 1.0, it filters nothing.
     """
 
     def __init__(
@@ -148,14 +165,17 @@ class HaarDetector:
         scale_factor: float = 1.1,
         min_size_px: int = 40,
         cascade_path: str | Path | None = None,
+        min_score: float = 0.5,
     ) -> None:
+        if not 0.0 <= min_score <= 1.0:
+            raise ValueError(f"min_score must be in [0, 1], got {min_score}")
         if not 0.0 < scale <= 1.0:
             raise ValueError(f"scale must be in (0, 1], got {scale}")
         self.scale = scale
         self.min_neighbors = min_neighbors
         self.scale_factor = scale_factor
         self.min_size_px = min_size_px
-        path = str(cascade_path) if cascade_path is not None else cv2.data.haarcascades + HAAR_CASCADE
+        path = str(cascade_path) if cascade_path is not None else default_cascade_path()
         if not Path(path).is_file():
             raise ModelError(f"Haar cascade file not found: {path}")
         self._cascade: Any = cv2.CascadeClassifier(path)
@@ -167,7 +187,9 @@ class HaarDetector:
         height, width = image_bgr.shape[:2]
         gray = cv2.cvtColor(image_bgr, cv2.COLOR_BGR2GRAY)
         if self.scale != 1.0:
-            gray = cv2.resize(gray, None, fx=self.scale, fy=self.scale, interpolation=cv2.INTER_AREA)
+            gray = cv2.resize(
+                gray, None, fx=self.scale, fy=self.scale, interpolation=cv2.INTER_AREA
+            )
         min_side = max(1, round(self.min_size_px * self.scale))
         found = self._cascade.detectMultiScale(
             gray,
