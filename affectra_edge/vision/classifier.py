@@ -74,7 +74,8 @@ class MiniXceptionClassifier:
     every side, default 0.1) and clipped to the image, then turned to 64x64 grayscale scaled
     to [-1, 1]. A box with no pixels inside the image gets the uniform vector (1/7 each), so
     the output always has one vector per box, in order. Faces are run as one batch when
-    the model lets its input be resized, otherwise one by one.
+    the model lets its input be resized, otherwise one by one. Not thread-safe (it holds a
+    LiteRT interpreter): use one instance per thread.
     """
 
     def __init__(

@@ -112,8 +112,6 @@ class DeepFaceClassifier:
             # werkzeug, which deepface 0.0.103 does not declare as a dependency
             modeling: Any = importlib.import_module("deepface.modules.modeling")
             self._model = modeling.build_model(task="facial_attribute", model_name="Emotion")
-        except ModelError:
-            raise
         except Exception as exc:  # deepface raises ValueError, ImportError, OSError, ...
             raise ModelError(
                 f"cannot build deepface's emotion model from {self.weights} "

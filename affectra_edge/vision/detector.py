@@ -6,9 +6,10 @@ BlazeFace short-range is MediaPipe's detector for faces near the camera ("within
 2 m"): it sees the whole frame shrunk to 128x128, so a face must fill a decent part of the
 frame. Measured by pasting the astronaut's face at random places into 640x480 photos (see
 models/README.md): faces 80 px wide and larger (1/8 of the frame width, 16 px in the model
-input) are found every time; at 70-78 px about half to nine in ten are found, below 66 px
-almost none. To see smaller faces, use a higher-resolution crop of the scene or the Haar
-detector (it found faces of 40-45 px and up in the same test, frontal only, and is slower).
+input) are found every time; at 70-78 px about half to nine in ten, at 66-68 px about a
+quarter, at 60 px and below almost none. For smaller faces, run it on crops (tiles) of the
+frame, or use the Haar detector (in the same test it found faces from 40 px up at full
+resolution, frontal only, and it is 40-90 times slower).
 """
 
 from __future__ import annotations
@@ -72,7 +73,10 @@ def _check_frame(image_bgr: np.ndarray) -> None:
 
 
 class BlazeFaceDetector:
-    """MediaPipe BlazeFace short-range run by LiteRT, decoded here (anchors, sigmoid, NMS)."""
+    """MediaPipe BlazeFace short-range run by LiteRT, decoded here (anchors, sigmoid, NMS).
+
+    Like the LiteRT interpreter it holds, an instance is not thread-safe: use one per thread.
+    """
 
     def __init__(
         self,
