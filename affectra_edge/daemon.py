@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from affectra_edge.cameras.factory import make_source
 from affectra_edge.cameras.worker import CameraWorker
 from affectra_edge.config import Config
+from affectra_edge.logs import under_systemd
 from affectra_edge.security import ensure_state_dir
 from affectra_edge.sessions import SessionTracker
 from affectra_edge.sinks import SessionWriter
@@ -112,12 +113,18 @@ class Daemon:
 
     # -- supervision -----------------------------------------------------------------------
     def run_until_stopped(self) -> None:
-        """Log what the sensor sees while it runs; return when the stop event is set."""
+        """Log what the sensor sees while it runs; return when the stop event is set.
+
+        In a terminal a status line comes every ``status_interval_s``; under systemd only
+        when it changes (and once a minute), so the journal is not flooded.
+        """
+        interval = self.config.logging.status_interval_s
+        heartbeat_s = HEARTBEAT_S if under_systemd() else interval
         last_line, last_logged, last_prune = "", 0.0, time.monotonic()
-        while not self.stop_event.wait(self.config.logging.status_interval_s):
+        while not self.stop_event.wait(interval):
             line = self.status_line()
             now = time.monotonic()
-            if line != last_line or now - last_logged >= HEARTBEAT_S:
+            if line != last_line or now - last_logged >= heartbeat_s - 0.05:
                 log.info("%s", line)
                 last_line, last_logged = line, now
             if now - last_prune >= PRUNE_EVERY_S and self.store:

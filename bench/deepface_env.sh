@@ -7,17 +7,19 @@
 # Otherwise it deletes the venv and builds it again from the pinned requirements.
 #
 # Environment:
-#   PYTHON311        interpreter to build the venv with (default: python3.11)
+#   PYTHON311        interpreter to build the venv with (default: python3.11, else
+#                    python3 if that is 3.11)
 #   DEEPFACE_VENV    where the venv goes (default: bench/.venv-deepface)
 #
-# The venv is large (TensorFlow): about 1.9 GB on disk on x86_64, a few minutes to
-# install on a fast link. It is never used by the product.
+# The venv is large (TensorFlow): 2.5 GB on disk on x86_64, about a minute to install
+# on a fast link (the TensorFlow wheel alone is ~570 MB, ~280 MB on aarch64). It is never
+# used by the product. Next step: bench/deepface_fake_weights.py (emotion weights).
 set -euo pipefail
 
 bench_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 venv_dir="${DEEPFACE_VENV:-${bench_dir}/.venv-deepface}"
 requirements="${bench_dir}/requirements-deepface.txt"
-python="${PYTHON311:-python3.11}"
+python="${PYTHON311:-$(command -v python3.11 || command -v python3 || echo python3.11)}"
 stamp="${venv_dir}/.requirements.sha256"
 
 log() { printf 'deepface_env: %s\n' "$*" >&2; }
@@ -76,7 +78,12 @@ fi
 
 started_s="$(date +%s)"
 log "creating ${venv_dir} with $("${python}" --version 2>&1)"
-"${python}" -m venv "${venv_dir}"
+if ! "${python}" -m venv "${venv_dir}" 2>/dev/null; then
+    rm -rf -- "${venv_dir}"
+    log "${python} cannot create a venv; installing Debian's python3-venv"
+    "${bench_dir}/../scripts/apt-install.sh" python3-venv
+    "${python}" -m venv "${venv_dir}"
+fi
 log "installing ${requirements} (TensorFlow is a ~570 MB download on x86_64)"
 "${venv_dir}/bin/python" -m pip install --quiet --disable-pip-version-check \
     --requirement "${requirements}"
@@ -85,7 +92,8 @@ log "installing ${requirements} (TensorFlow is a ~570 MB download on x86_64)"
 # Written last: an interrupted install leaves no stamp and is rebuilt next time.
 requirements_hash >"${stamp}"
 if ! venv_is_usable; then
-    log "error: ${venv_dir} was installed but does not import; see above"
+    rm -f -- "${stamp}"
+    log "error: ${venv_dir} was installed but DeepFace does not import"
     exit 1
 fi
 log "done in $(( $(date +%s) - started_s )) s, $(du -sh "${venv_dir}" | cut -f1) on disk"

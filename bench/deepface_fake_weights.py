@@ -36,8 +36,9 @@ import os
 import socket
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator, List
+from typing import Any
 
 BENCH_DIR = Path(__file__).resolve().parent
 DEFAULT_DEEPFACE_HOME = BENCH_DIR / ".deepface-home"
@@ -66,10 +67,10 @@ class NetworkBlocked(OSError):
     """Raised instead of any connection or name lookup once block_network() ran."""
 
 
-def block_network() -> List[str]:
+def block_network() -> list[str]:
     """Make every connection and name lookup of this process fail; return the list of
     attempts, which grows as they happen. Must run before DeepFace is imported."""
-    attempts: List[str] = []
+    attempts: list[str] = []
 
     def refuse(what: str) -> Any:
         def refused(*args: Any, **_kwargs: Any) -> Any:
@@ -95,7 +96,7 @@ def select_deepface(deepface_home: Path) -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 
-def weights_digest(arrays: List[Any]) -> str:
+def weights_digest(arrays: list[Any]) -> str:
     """sha256 over the shapes, dtypes and bytes of a list of numpy arrays."""
     digest = hashlib.sha256()
     for array in arrays:
@@ -128,7 +129,7 @@ def build_emotion_model_without_weights(deepface_home: Path) -> Any:
 
     emotion_class = modeling.get_model_class(task="facial_attribute", model_name="Emotion")
     emotion_module = importlib.import_module(emotion_class.__module__)
-    requested: List[str] = []
+    requested: list[str] = []
 
     def no_download(file_name: str, source_url: Any, compress_type: Any = None) -> str:
         requested.append(file_name)
@@ -170,9 +171,9 @@ def randomize(model: Any, seed: int) -> None:
 def write_fake_weights(deepface_home: Path, seed: int) -> None:
     block_network()  # building the model must not need it either
     select_deepface(deepface_home)
-    from deepface import DeepFace  # noqa: F401  (sets TF_USE_LEGACY_KERAS first)
     import deepface
     import tensorflow as tf
+    from deepface import DeepFace  # noqa: F401  (sets TF_USE_LEGACY_KERAS first)
 
     model = build_emotion_model_without_weights(deepface_home)
     randomize(model, seed)
@@ -195,10 +196,11 @@ def write_fake_weights(deepface_home: Path, seed: int) -> None:
         "built_by": "deepface.models.demography.tf.Emotion.load_model (weights step skipped)",
         "deepface": deepface.__version__,
         "tensorflow": tf.__version__,
-        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "created": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
     }
     marker_path(deepface_home).write_text(json.dumps(marker, indent=2) + "\n")
-    print(f"wrote {target} ({target.stat().st_size} bytes, {marker['parameters']} parameters, seed {seed})")
+    size = target.stat().st_size
+    print(f"wrote {target} ({size} bytes, {marker['parameters']} parameters, seed {seed})")
 
 
 def verify(deepface_home: Path) -> int:
@@ -243,7 +245,7 @@ def is_up_to_date(deepface_home: Path) -> bool:
     return json.loads(marker.read_text()).get("sha256") == file_sha256(weights)
 
 
-def parse_args(argv: List[str]) -> argparse.Namespace:
+def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
         "--deepface-home",
@@ -261,7 +263,7 @@ def parse_args(argv: List[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def main(argv: List[str]) -> int:
+def main(argv: list[str]) -> int:
     args = parse_args(argv)
     deepface_home = args.deepface_home.resolve()
     if args.verify_only:

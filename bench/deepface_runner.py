@@ -28,13 +28,14 @@ import statistics
 import sys
 import time
 from pathlib import Path
-from typing import Any, Dict, List, Tuple
+from typing import Any
 
 # Must run before DeepFace (or anything that could open a connection) is imported.
 from deepface_fake_weights import (
     DEFAULT_DEEPFACE_HOME,
     WEIGHTS_NOTE,
     block_network,
+    file_sha256,
     marker_path,
     select_deepface,
     weights_path,
@@ -44,7 +45,7 @@ FRAME_SUFFIXES = {".png", ".jpg", ".jpeg"}
 DETECTOR_BACKEND = "opencv"  # DeepFace.analyze's default
 
 
-def list_frames(frames_dir: Path) -> List[Path]:
+def list_frames(frames_dir: Path) -> list[Path]:
     frames = sorted(
         p for p in frames_dir.iterdir() if p.is_file() and p.suffix.lower() in FRAME_SUFFIXES
     )
@@ -53,7 +54,7 @@ def list_frames(frames_dir: Path) -> List[Path]:
     return frames
 
 
-def decode_frames(paths: List[Path]) -> Tuple[List[Any], List[float]]:
+def decode_frames(paths: list[Path]) -> tuple[list[Any], list[float]]:
     """cv2.imread every frame (BGR, as DeepFace expects); return frames and ms per decode."""
     import cv2
 
@@ -68,7 +69,7 @@ def decode_frames(paths: List[Path]) -> Tuple[List[Any], List[float]]:
     return frames, decode_ms
 
 
-def count_faces(results: List[Dict[str, Any]], frame: Any) -> int:
+def count_faces(results: list[dict[str, Any]], frame: Any) -> int:
     """Faces DeepFace found. With enforce_detection=False and no face, DeepFace returns
     one result for the whole frame with face_confidence 0 (its region comes back as
     x=0, y=0, w=width-1, h=height-1); that one is not a face."""
@@ -87,7 +88,7 @@ def count_faces(results: List[Dict[str, Any]], frame: Any) -> int:
     return found
 
 
-def percentile(values: List[float], fraction: float) -> float:
+def percentile(values: list[float], fraction: float) -> float:
     """Linear interpolation between closest ranks (numpy's default)."""
     ordered = sorted(values)
     position = (len(ordered) - 1) * fraction
@@ -96,7 +97,7 @@ def percentile(values: List[float], fraction: float) -> float:
     return ordered[lower] + (ordered[upper] - ordered[lower]) * (position - lower)
 
 
-def summarize_ms(values: List[float]) -> Dict[str, float]:
+def summarize_ms(values: list[float]) -> dict[str, float]:
     return {
         "n": len(values),
         "median_ms": round(statistics.median(values), 3),
@@ -109,7 +110,7 @@ def summarize_ms(values: List[float]) -> Dict[str, float]:
 
 def cpu_model() -> str:
     """'model name' on x86, 'Model' (the board) on a Raspberry Pi, else platform's guess."""
-    fields: Dict[str, str] = {}
+    fields: dict[str, str] = {}
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             key, sep, value = line.partition(":")
@@ -123,7 +124,7 @@ def cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
-def machine_info() -> Dict[str, Any]:
+def machine_info() -> dict[str, Any]:
     return {
         "machine": platform.machine(),
         "platform": platform.platform(),
@@ -133,7 +134,7 @@ def machine_info() -> Dict[str, Any]:
     }
 
 
-def versions() -> Dict[str, str]:
+def versions() -> dict[str, str]:
     import cv2
     import deepface
     import numpy
@@ -150,46 +151,66 @@ def versions() -> Dict[str, str]:
     }
 
 
-def run(args: argparse.Namespace) -> Dict[str, Any]:
-    network_attempts = block_network()
-    deepface_home = args.deepface_home.resolve()
-    if not marker_path(deepface_home).is_file():
-        raise SystemExit(
-            f"{weights_path(deepface_home)} with its random-values marker is missing; run "
-            f"bench/.venv-deepface/bin/python bench/deepface_fake_weights.py first"
-        )
-    select_deepface(deepface_home)
-
-    paths = list_frames(args.frames)
-    frames, decode_ms = decode_frames(paths)
-
+def time_analyze(
+    deepface: Any, paths: list[Path], frames: list[Any], repeat: int
+) -> dict[str, Any]:
+    """One warm-up call, then DeepFace.analyze on every frame, `repeat` passes."""
     started = time.perf_counter()
-    from deepface import DeepFace
-
-    import_s = time.perf_counter() - started
-    started = time.perf_counter()
-    DeepFace.analyze(frames[0], actions=["emotion"], enforce_detection=False)
+    deepface.analyze(frames[0], actions=["emotion"], enforce_detection=False)
     warmup_ms = (time.perf_counter() - started) * 1000.0
 
-    analyze_ms: List[float] = []
-    frame_ms: Dict[str, List[float]] = {path.name: [] for path in paths}
-    faces: Dict[str, List[int]] = {path.name: [] for path in paths}
+    analyze_ms: list[float] = []
+    frame_ms: dict[str, list[float]] = {path.name: [] for path in paths}
+    faces: dict[str, list[int]] = {path.name: [] for path in paths}
     cpu_started, wall_started = time.process_time(), time.perf_counter()
-    for _ in range(args.repeat):
-        for path, frame in zip(paths, frames):
+    for _ in range(repeat):
+        for path, frame in zip(paths, frames, strict=True):
             started = time.perf_counter()
-            results = DeepFace.analyze(frame, actions=["emotion"], enforce_detection=False)
+            results = deepface.analyze(frame, actions=["emotion"], enforce_detection=False)
             analyze_ms.append((time.perf_counter() - started) * 1000.0)
             frame_ms[path.name].append(analyze_ms[-1])
             faces[path.name].append(count_faces(results, frame))
     cpu_s = time.process_time() - cpu_started
     wall_s = time.perf_counter() - wall_started
+    return {
+        "warmup_ms": warmup_ms,
+        "analyze_ms": analyze_ms,
+        "frame_ms": frame_ms,
+        "faces": faces,
+        "cpu_time_share": cpu_s / wall_s,
+    }
 
+
+def check_random_weights(deepface_home: Path) -> dict[str, Any]:
+    """The report says the weights are random; make sure the file is the random one."""
+    weights, marker = weights_path(deepface_home), marker_path(deepface_home)
+    fix = "run bench/.venv-deepface/bin/python bench/deepface_fake_weights.py"
+    if not (weights.is_file() and marker.is_file()):
+        raise SystemExit(f"{weights} or its random-values marker is missing; {fix}")
+    recorded = json.loads(marker.read_text())
+    if file_sha256(weights) != recorded["sha256"]:
+        raise SystemExit(f"{weights} is not the random-values file its marker describes; {fix}")
+    return recorded
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    network_attempts = block_network()
+    deepface_home = args.deepface_home.resolve()
+    marker = check_random_weights(deepface_home)
+    select_deepface(deepface_home)
+
+    paths = list_frames(args.frames)
+    frames, decode_ms = decode_frames(paths)
+    started = time.perf_counter()
+    from deepface import DeepFace
+
+    import_s = time.perf_counter() - started
+    timed = time_analyze(DeepFace, paths, frames, args.repeat)
     if network_attempts:
         raise SystemExit(f"DeepFace tried the network, results discarded: {network_attempts}")
-    marker = json.loads(marker_path(deepface_home).read_text())
-    faces_per_frame = {name: counts[0] for name, counts in faces.items()}
-    analyze = summarize_ms(analyze_ms)
+
+    faces_per_frame = {name: counts[0] for name, counts in timed["faces"].items()}
+    analyze = summarize_ms(timed["analyze_ms"])
     return {
         "benchmark": "deepface_baseline",
         "call": 'DeepFace.analyze(frame, actions=["emotion"], enforce_detection=False)',
@@ -204,32 +225,34 @@ def run(args: argparse.Namespace) -> Dict[str, Any]:
         "analyze": analyze,
         "fps": round(1000.0 / analyze["median_ms"], 2),
         "decode": summarize_ms(decode_ms),
-        "warmup_ms": round(warmup_ms, 1),
+        "warmup_ms": round(timed["warmup_ms"], 1),
         "import_s": round(import_s, 2),
         "faces_per_frame": faces_per_frame,
-        "median_ms_per_frame": {
-            name: round(statistics.median(values), 3) for name, values in frame_ms.items()
-        },
-        "faces_consistent_across_repeats": all(len(set(c)) == 1 for c in faces.values()),
         "faces_total": sum(faces_per_frame.values()),
-        "cpu_time_share": round(cpu_s / wall_s, 3),
+        "faces_consistent_across_repeats": all(
+            len(set(counts)) == 1 for counts in timed["faces"].values()
+        ),
+        "median_ms_per_frame": {
+            name: round(statistics.median(values), 3) for name, values in timed["frame_ms"].items()
+        },
+        "cpu_time_share": round(timed["cpu_time_share"], 3),
         "cpu_time_share_note": "process CPU time / wall time over the timed calls; "
         f"can reach cpu_count ({os.cpu_count()})",
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0, 1),
         "versions": versions(),
         "machine": machine_info(),
-        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
     }
 
 
-def write_json(report: Dict[str, Any], out: Path) -> None:
+def write_json(report: dict[str, Any], out: Path) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     partial = out.with_name(f".{out.name}.partial")
     partial.write_text(json.dumps(report, indent=2) + "\n")
     os.replace(partial, out)
 
 
-def summary_line(report: Dict[str, Any]) -> str:
+def summary_line(report: dict[str, Any]) -> str:
     analyze, counts = report["analyze"], sorted(set(report["faces_per_frame"].values()))
     return (
         f"deepface {report['versions']['deepface']} / tensorflow "
@@ -242,7 +265,7 @@ def summary_line(report: Dict[str, Any]) -> str:
     )
 
 
-def parse_args(argv: List[str]) -> argparse.Namespace:
+def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--frames", type=Path, required=True, help="directory of PNG/JPEG frames")
     parser.add_argument("--out", type=Path, required=True, help="JSON file to write")
@@ -261,7 +284,7 @@ def parse_args(argv: List[str]) -> argparse.Namespace:
     return args
 
 
-def main(argv: List[str]) -> int:
+def main(argv: list[str]) -> int:
     args = parse_args(argv)
     report = run(args)
     write_json(report, args.out)

@@ -6,9 +6,11 @@ Shared by the detector and the classifier. The models are read as bytes through
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.resources
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
@@ -70,10 +72,33 @@ def make_interpreter(model_bytes: bytes, label: str, num_threads: int) -> Any:
         # LiteRT's own verifier catches this too, but its message does not name the file.
         raise ModelError(f"not a TFLite/LiteRT model (bad file identifier): {label}")
     try:
-        interpreter = Interpreter(model_content=model_bytes, num_threads=num_threads)
-        interpreter.allocate_tensors()
+        with _runtime_banner_hidden():
+            interpreter = Interpreter(model_content=model_bytes, num_threads=num_threads)
+            interpreter.allocate_tensors()
     except (ValueError, RuntimeError) as exc:
         reason = str(exc).strip() or type(exc).__name__
         raise ModelError(f"corrupt or unsupported model file {label}: {reason}") from exc
     log.debug("loaded %s (%d bytes, %d threads)", label, len(model_bytes), num_threads)
     return interpreter
+
+
+@contextlib.contextmanager
+def _runtime_banner_hidden():
+    """Hide the runtime's own stderr banner ("Created TensorFlow Lite XNNPACK delegate").
+
+    It bypasses Python logging and would land in the journal on every start. Models load
+    before any worker thread starts, so nothing else is writing to stderr meanwhile; errors
+    still surface as the exception handled by the caller.
+    """
+    try:
+        saved = os.dup(2)
+    except OSError:  # no stderr at all: nothing to hide
+        yield
+        return
+    try:
+        with open(os.devnull, "wb") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
