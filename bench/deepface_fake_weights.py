@@ -93,7 +93,26 @@ def select_deepface(deepface_home: Path) -> None:
     # DeepFace would pick tensorflow anyway when it is installed; say it explicitly so a
     # broken TensorFlow fails loudly instead of falling back to onnxruntime.
     os.environ["DEEPFACE_BACKEND_ENGINE"] = "tensorflow"
+    # deepface/DeepFace.py sets this before it imports tensorflow, so that tf.keras is
+    # Keras 2 (tf-keras). Set it here too: tensorflow imported before deepface.DeepFace
+    # would otherwise give a Keras 3 model, i.e. not what DeepFace users run.
+    os.environ["TF_USE_LEGACY_KERAS"] = "1"
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+
+def keras_of(model: Any) -> str:
+    """Which Keras a model object belongs to, e.g. 'tf_keras 2.21.0'."""
+    package = type(model).__module__.split(".")[0]
+    module = sys.modules.get(package)
+    return f"{package} {getattr(module, '__version__', '?')}"
+
+
+def require_keras2(model: Any) -> None:
+    if not keras_of(model).startswith("tf_keras "):
+        raise SystemExit(
+            f"DeepFace's emotion model is a {keras_of(model)} model, expected tf_keras "
+            "(Keras 2): tensorflow was imported before TF_USE_LEGACY_KERAS was set"
+        )
 
 
 def weights_digest(arrays: list[Any]) -> str:
@@ -124,6 +143,7 @@ def patched(module: Any, **replacements: Any) -> Iterator[None]:
 def build_emotion_model_without_weights(deepface_home: Path) -> Any:
     """Build the Keras model with DeepFace's own load_model(), skipping only its
     download-and-load step; check that it asks for the file name we write."""
+    from deepface import DeepFace  # noqa: F401  (its import-time setup, as for users)
     from deepface.commons import weight_utils
     from deepface.modules import modeling
 
@@ -173,9 +193,9 @@ def write_fake_weights(deepface_home: Path, seed: int) -> None:
     select_deepface(deepface_home)
     import deepface
     import tensorflow as tf
-    from deepface import DeepFace  # noqa: F401  (sets TF_USE_LEGACY_KERAS first)
 
     model = build_emotion_model_without_weights(deepface_home)
+    require_keras2(model)
     randomize(model, seed)
 
     target = weights_path(deepface_home)
@@ -196,6 +216,7 @@ def write_fake_weights(deepface_home: Path, seed: int) -> None:
         "built_by": "deepface.models.demography.tf.Emotion.load_model (weights step skipped)",
         "deepface": deepface.__version__,
         "tensorflow": tf.__version__,
+        "keras": keras_of(model),
         "created": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
     }
     marker_path(deepface_home).write_text(json.dumps(marker, indent=2) + "\n")
@@ -219,6 +240,7 @@ def verify(deepface_home: Path) -> int:
         print(f"verify: DeepFace.analyze failed: {err!r}; network attempts: {attempts}")
         return 1
     emotion = DeepFace.build_model(task="facial_attribute", model_name="Emotion")
+    require_keras2(emotion.model)
     loaded = weights_digest(emotion.model.get_weights())
     problems = []
     if attempts:

@@ -36,7 +36,9 @@ from deepface_fake_weights import (
     WEIGHTS_NOTE,
     block_network,
     file_sha256,
+    keras_of,
     marker_path,
+    require_keras2,
     select_deepface,
     weights_path,
 )
@@ -206,6 +208,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
     import_s = time.perf_counter() - started
     timed = time_analyze(DeepFace, paths, frames, args.repeat)
+    emotion_model = DeepFace.build_model(task="facial_attribute", model_name="Emotion").model
+    require_keras2(emotion_model)
     if network_attempts:
         raise SystemExit(f"DeepFace tried the network, results discarded: {network_attempts}")
 
@@ -239,7 +243,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "cpu_time_share_note": "process CPU time / wall time over the timed calls; "
         f"can reach cpu_count ({os.cpu_count()})",
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0, 1),
-        "versions": versions(),
+        "versions": {**versions(), "emotion_model_keras": keras_of(emotion_model)},
         "machine": machine_info(),
         "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
     }
