@@ -14,6 +14,7 @@ run:
 test-deps:
 	$(if $(strip $(TEST_DEBS)),scripts/apt-install.sh $(TEST_DEBS))
 	scripts/bootstrap-venv.sh test
+	scripts/deepface-test-venv.sh
 
 test: test-deps
 	.venv/bin/python -m pytest
@@ -33,4 +34,4 @@ models:
 	.venv/bin/python scripts/fetch_models.py
 
 clean:
-	rm -rf .venv build dist *.egg-info .pytest_cache
+	rm -rf .venv .venv-deepface-test build dist *.egg-info .pytest_cache

@@ -12,6 +12,7 @@ import logging
 import os
 import signal
 import sys
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -100,13 +101,17 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
         daemon.start()
     except (UnsafeStateDir, ModelError, ValueError) as exc:
         raise UsageError(str(exc)) from None
+    def request_stop(*_: object) -> None:
+        # Event.set() takes a lock the interrupted main thread may hold: set it elsewhere.
+        threading.Thread(target=daemon.stop_event.set, name="stop").start()
+
     for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: daemon.stop_event.set())
+        signal.signal(signum, request_stop)
     try:
         daemon.run_until_stopped()
     finally:
         daemon.shutdown()
-    return 0
+    return 1 if daemon.failure else 0
 
 
 def cmd_analyze(args: argparse.Namespace, config: Config) -> int:

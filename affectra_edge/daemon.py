@@ -9,11 +9,14 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import deque
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from affectra_edge.cameras.factory import make_source
 from affectra_edge.cameras.worker import CameraWorker
-from affectra_edge.config import Config
+from affectra_edge.cameras.base import FrameSource
+from affectra_edge.config import CameraConfig, Config
 from affectra_edge.logs import under_systemd
 from affectra_edge.security import ensure_state_dir
 from affectra_edge.sessions import SessionTracker
@@ -28,13 +31,19 @@ PRUNE_EVERY_S = 3600.0
 
 
 class Daemon:
-    def __init__(self, config: Config, analyzer: Analyzer | None = None):
+    def __init__(self, config: Config, analyzer: Analyzer | None = None,
+                 source_factory: Callable[[CameraConfig], FrameSource] = make_source):
         self.config = config
+        self._source_factory = source_factory
         self.stop_event = threading.Event()
         self._analyzer = analyzer
         self._threads: list[threading.Thread] = []
         self._latest: FrameAnalysis | None = None
-        self._analysis_times: list[float] = []
+        self._analysis_times: deque[float] = deque(maxlen=30)
+        self._analysis_failures = 0
+        self._last_analysed = 0.0
+        self._min_period_s = 1.0 / config.vision.max_fps
+        self.failure: str | None = None  # why the daemon stopped itself, if it did
         self._sessions_today = 0
         self._today = datetime.now(UTC).date()
         self.worker: CameraWorker | None = None
@@ -59,7 +68,7 @@ class Daemon:
             camera.id, config.sessions.min_dwell_s, config.sessions.absence_timeout_s,
             config.vision.min_face_px, config.sessions.min_frames)
         self.writer = SessionWriter(self.store)
-        self.worker = CameraWorker(camera.id, lambda: make_source(camera), self.stop_event,
+        self.worker = CameraWorker(camera.id, lambda: self._source_factory(camera), self.stop_event,
                                    config.cameras.reconnect_max_s)
         self.writer.start()
         self.worker.start()
@@ -72,26 +81,34 @@ class Daemon:
 
     # -- the analysis loop ---------------------------------------------------------------
     def _analysis_loop(self) -> None:
+        """Analyse frames until stop; then close the open sessions, in this same thread."""
+        try:
+            while not self.stop_event.is_set():
+                try:
+                    self._analyse_next()
+                except Exception:  # one bad frame must not stop the sensor
+                    self._analysis_failures += 1
+                    if self._analysis_failures in (1, 10, 100) or \
+                            self._analysis_failures % 1000 == 0:
+                        log.exception("analysis failed (%d time(s) so far); going on",
+                                      self._analysis_failures)
+        finally:
+            self._close_sessions()
+
+    def _analyse_next(self) -> None:
         assert self.worker and self.sessions and self._analyzer
-        min_period = 1.0 / self.config.vision.max_fps
-        last = 0.0
-        while not self.stop_event.is_set():
-            frame = self.worker.next_frame(timeout_s=0.5)
-            if frame is None:  # no frame: time still passes for absent viewers
-                self._record(self.sessions.observe([], time.time()))
-                continue
-            if frame.timestamp - last < min_period:
-                continue
-            last = frame.timestamp
-            try:
-                analysis = self._analyzer.analyze(frame.image, frame.timestamp)
-            except Exception:  # one bad frame must not stop the sensor
-                log.exception("analysis of frame %d failed; skipping it", frame.index)
-                continue
-            self._latest = analysis
-            self._analysis_times.append(time.monotonic())
-            del self._analysis_times[:-30]
-            self._record(self.sessions.observe(analysis.observations(), analysis.timestamp))
+        frame = self.worker.next_frame(timeout_s=0.5)
+        if frame is None:  # no frame: time still passes for absent viewers
+            self._record(self.sessions.observe([], time.monotonic(), time.time()))
+            return
+        if frame.monotonic - self._last_analysed < self._min_period_s:
+            return
+        self._last_analysed = frame.monotonic
+        analysis = self._analyzer.analyze(frame.image, frame.monotonic)
+        self._latest = analysis
+        self._analysis_times.append(time.monotonic())
+        self._record(self.sessions.observe(analysis.observations(), frame.monotonic,
+                                           frame.timestamp))
 
     def _record(self, update) -> None:
         assert self.writer
@@ -130,9 +147,21 @@ class Daemon:
             if now - last_prune >= PRUNE_EVERY_S and self.store:
                 self.store.prune()
                 last_prune = now
+            self._check_threads()
+
+    def _check_threads(self) -> None:
+        """A thread that ended on its own is a bug: stop, so systemd restarts us cleanly."""
+        threads = [*self._threads]
+        if self.worker and not self.worker.ended.is_set():
+            threads.append(self.worker._thread)
+        for thread in threads:
+            if not thread.is_alive() and not self.stop_event.is_set():
+                self.failure = f"the {thread.name} thread ended unexpectedly"
+                log.error("%s; stopping", self.failure)
+                self.stop_event.set()
 
     def analysis_fps(self) -> float:
-        times = self._analysis_times[-30:]
+        times = list(self._analysis_times)
         if len(times) < 2 or times[-1] <= times[0] or time.monotonic() - times[-1] > 2:
             return 0.0
         return (len(times) - 1) / (times[-1] - times[0])
@@ -148,33 +177,34 @@ class Daemon:
                 f"{viewers} viewer(s); {self._sessions_today} session(s) today")
 
     # -- stop ------------------------------------------------------------------------------
-    def shutdown(self, timeout_s: float = 10.0) -> None:
-        """Stop in order: camera, analyzer, close open sessions, drain the writer."""
+    def shutdown(self, analyzer_timeout_s: float = 5.0, writer_timeout_s: float = 10.0,
+                 camera_timeout_s: float = 2.0) -> None:
+        """Stop in order, each step with its own time limit and isolated from the others:
+        the analyzer (which closes the open sessions as it ends), the session writer (which
+        writes what is queued), then the camera, whose read may be stuck in a driver."""
         log.info("stopping")
         self.stop_event.set()
-        deadline = time.monotonic() + timeout_s
-        steps = [("camera worker", self._stop_worker), ("analyzer", self._join_threads),
-                 ("open sessions", self._close_sessions), ("session writer", self._drain_writer)]
+        steps = [("analyzer", lambda: self._stop_analyzer(analyzer_timeout_s)),
+                 ("session writer", lambda: self._drain_writer(writer_timeout_s)),
+                 ("camera worker", lambda: self._stop_worker(camera_timeout_s))]
         for name, step in steps:
             try:
-                step(max(0.5, deadline - time.monotonic()))
+                step()
             except Exception:  # each step is isolated: the rest must still run
                 log.exception("stopping the %s failed", name)
         log.info("stopped")
 
-    def _stop_worker(self, timeout_s: float) -> None:
+    def _stop_analyzer(self, timeout_s: float) -> None:
         if self.worker:
             self.worker.wake()
-            if not self.worker.join(timeout_s):
-                log.warning("camera worker did not stop in %.1f s", timeout_s)
-
-    def _join_threads(self, timeout_s: float) -> None:
         for thread in self._threads:
             thread.join(timeout_s)
             if thread.is_alive():
-                log.warning("%s thread did not stop in %.1f s", thread.name, timeout_s)
+                log.error("%s thread did not stop in %.1f s; its %d open session(s) are not "
+                          "written", thread.name, timeout_s,
+                          self.sessions.viewers_now if self.sessions else 0)
 
-    def _close_sessions(self, _timeout_s: float) -> None:
+    def _close_sessions(self) -> None:
         if self.sessions and self.writer:
             for record in self.sessions.close_all():
                 log.info("session %s closed at shutdown after %.1f s", record.session_id[:8],
@@ -185,3 +215,8 @@ class Daemon:
     def _drain_writer(self, timeout_s: float) -> None:
         if self.writer:
             self.writer.close(timeout_s)
+
+    def _stop_worker(self, timeout_s: float) -> None:
+        if self.worker and not self.worker.join(timeout_s):
+            log.warning("camera worker did not stop in %.1f s (a read is stuck); leaving it",
+                        timeout_s)

@@ -12,9 +12,12 @@ import os
 import re
 import sys
 
-# scheme://user:password@host -> scheme://***:***@host ; also ?password=... query values.
-_URL_CREDENTIALS = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)[^/\s:@]+(?::[^/\s@]*)?@")
-_SECRET_QUERY = re.compile(r"(?i)\b(password|passwd|pwd|token|secret|key)=[^&\s]+")
+# scheme://user:password@host -> scheme://***:***@host, up to the LAST "@" of the URL, so a
+# password holding "@" or "/" is hidden whole (a path holding "@" is hidden too: better
+# too much than too little). Also secret-looking query values such as ?api_key=...
+_URL_CREDENTIALS = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)[^\s]*@")
+_SECRET_QUERY = re.compile(
+    r"(?i)([a-z0-9_.-]*(?:password|passwd|pwd|token|secret|key|auth)[a-z0-9_.-]*)=[^&\s]+")
 _SYSLOG_PRIORITY = {
     logging.CRITICAL: 2, logging.ERROR: 3, logging.WARNING: 4, logging.INFO: 6, logging.DEBUG: 7,
 }

@@ -39,8 +39,10 @@ class SessionUpdate:
 
 @dataclass
 class _Viewer:
-    first_seen: float
+    first_seen: float  # monotonic-style times: dwell, gaps and duration
     last_seen: float
+    first_wall: float  # wall-clock (epoch) times: what the record says
+    last_wall: float
     frames: int = 0
     votes: list[int] = field(default_factory=lambda: [0] * len(EMOTIONS))
     session_id: str | None = None  # set once the candidate became a session
@@ -69,8 +71,16 @@ class SessionTracker:
         """Sessions that have started and not yet ended."""
         return sum(1 for v in self._viewers.values() if v.session_id)
 
-    def observe(self, observations: Iterable[Observation], when: float) -> SessionUpdate:
-        """Feed the faces of one frame taken at ``when`` (epoch seconds)."""
+    def observe(self, observations: Iterable[Observation], when: float,
+                wall: float | None = None) -> SessionUpdate:
+        """Feed the faces of one frame taken at ``when``.
+
+        ``when`` is a steady clock (``time.monotonic()`` in the daemon, video time in a file)
+        that gaps and durations are measured on; ``wall`` is the epoch time of the same moment
+        for the record's start and end (default: ``when``). A step of the wall clock (NTP on a
+        box without a real-time clock) thus never splits or prolongs a session.
+        """
+        wall = when if wall is None else wall
         update = SessionUpdate()
         for obs in observations:
             if min(obs.box[2], obs.box[3]) < self.min_face_px:
@@ -79,8 +89,9 @@ class SessionTracker:
             if viewer is None or when - viewer.last_seen > self.absence_timeout_s:
                 if viewer is not None:  # same id back after too long: the old one has ended
                     self._end(obs.track_id, update)
-                viewer = self._viewers[obs.track_id] = _Viewer(first_seen=when, last_seen=when)
-            viewer.last_seen = max(viewer.last_seen, when)
+                viewer = self._viewers[obs.track_id] = _Viewer(when, when, wall, wall)
+            if when >= viewer.last_seen:
+                viewer.last_seen, viewer.last_wall = when, wall
             viewer.frames += 1
             if obs.top_emotion is not None:
                 viewer.votes[EMOTIONS.index(obs.top_emotion)] += 1
@@ -113,8 +124,8 @@ class SessionTracker:
         return SessionRecord(
             session_id=viewer.session_id or "",
             camera_id=self.camera_id,
-            started_at=datetime.fromtimestamp(viewer.first_seen, UTC),
-            ended_at=datetime.fromtimestamp(viewer.last_seen, UTC),
+            started_at=datetime.fromtimestamp(viewer.first_wall, UTC),
+            ended_at=datetime.fromtimestamp(viewer.last_wall, UTC),
             duration_s=round(viewer.last_seen - viewer.first_seen, 3),
             frames=viewer.frames,
             dominant_emotion=dominant(shares),

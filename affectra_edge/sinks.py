@@ -31,11 +31,16 @@ class SessionWriter:
         self._thread.start()
 
     def submit(self, record: SessionRecord) -> None:
+        """Queue ``record``; when the queue is full, wait for the writer (never drop)."""
         while True:
             try:
                 self._queue.put(record, timeout=1.0)
                 return
             except queue.Full:
+                if not self._thread.is_alive():
+                    log.error("session %s was NOT written: the writer has stopped",
+                              record.session_id)
+                    return
                 log.warning("session writer is %d sessions behind; waiting for the disk",
                             self._queue.qsize())
 

@@ -170,7 +170,7 @@ class SessionStore:
                 written = os.write(fd, data)
                 while written < len(data):  # only on a full disk or similar; normally one write
                     written += os.write(fd, data[written:])
-                os.fsync(fd)
+                self._fsync_row(fd, path, record)
             finally:
                 os.close(fd)
             if created:
@@ -203,6 +203,16 @@ class SessionStore:
         log.warning("%s: last line is incomplete (a crash?); the new row starts a new line", path)
         header_ok = os.pread(fd, len(_HEADER_BYTES), 0) == _HEADER_BYTES
         return b"\n" if header_ok else b"\n" + _HEADER_BYTES
+
+    @staticmethod
+    def _fsync_row(fd: int, path: Path, record: SessionRecord) -> None:
+        """The row is written; a failing fsync is reported, not raised, so that a retry
+        does not append the same session twice."""
+        try:
+            os.fsync(fd)
+        except OSError as exc:
+            log.error("%s: session %s written but fsync failed (%s); it may not survive a "
+                      "power cut", path, record.session_id, exc.strerror)
 
     def _fsync_dir(self) -> None:
         fd = os.open(self.sessions_dir, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)

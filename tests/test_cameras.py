@@ -133,4 +133,29 @@ def test_worker_keeps_only_the_latest_frame_and_counts_drops():
     assert taken == sorted(taken) and len(set(taken)) == 10
     assert status.frames_dropped > 0
     assert status.frames_received - status.frames_dropped - len(taken) in (0, 1)
-    assert status.fps > 50
+
+
+class OddFramesSource(ScriptedSource):
+    """Frames as some drivers deliver them: grayscale, BGRA, empty, float."""
+
+    def __init__(self):
+        super().__init__(["ok"], frames=4)
+        self.odd = [np.full((6, 8), 7, np.uint8), np.full((6, 8, 4), 9, np.uint8),
+                    np.zeros((0, 0, 3), np.uint8), np.zeros((6, 8, 3), np.float32)]
+
+    def read(self):
+        return self.odd.pop(0) if self.odd else None
+
+
+def test_worker_turns_odd_frames_into_bgr_or_skips_them():
+    stop = threading.Event()
+    worker = CameraWorker("odd", OddFramesSource, stop)
+    worker.start()
+    assert worker.ended.wait(5)
+    latest = worker.next_frame(0.1)  # the BGRA frame, the last usable one
+    stop.set()
+    worker.join(2)
+    status = worker.status()
+    assert status.frames_received == 2 and status.frames_invalid == 2
+    assert latest.image.shape == (6, 8, 3) and latest.image.dtype == np.uint8
+    assert (latest.image == 9).all()

@@ -1,5 +1,6 @@
 import logging
 import shutil
+import time
 from datetime import UTC, datetime
 
 from affectra_edge.logs import RedactingFormatter, redact
@@ -14,6 +15,18 @@ def test_credentials_in_urls_are_redacted():
     assert redact("http://cam/capture?token=abc&x=1") == "http://cam/capture?token=***&x=1"
     assert redact("no secrets here: http://cam.local:81/stream") == \
         "no secrets here: http://cam.local:81/stream"
+    # Passwords holding "/" or "@" are hidden whole; so are api_key-like query values.
+    assert redact("rtsp://admin:ab/cd@h/x") == "rtsp://***:***@h/x"
+    assert redact("rtsp://admin:p@ss@cam:554/") == "rtsp://***:***@cam:554/"
+    assert redact("http://cam/x?api_key=SECRET&a=1") == "http://cam/x?api_key=***&a=1"
+    assert redact("rtsp://a:b@h/1 and http://c:d@e/2") == "rtsp://***:***@h/1 and http://***:***@e/2"
+
+
+def wait_for_log(caplog, text: str, timeout_s: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not any(text in r.message for r in caplog.records):
+        assert time.monotonic() < deadline, f"no log record with {text!r}"
+        time.sleep(0.02)
 
 
 def record_for(formatter, level, message):
@@ -40,8 +53,7 @@ def test_the_writer_retries_a_failing_disk_and_loses_nothing(tmp_path, caplog):
     for record in records:
         writer.submit(record)
     caplog.set_level(logging.ERROR)
-    while not any("retrying" in r.message for r in caplog.records):
-        writer._closing.wait(0.05)
+    wait_for_log(caplog, "retrying")
     blocker.unlink()  # the disk recovers
     assert writer.close(timeout_s=10)
     assert writer.written == 3
@@ -57,8 +69,7 @@ def test_a_disk_that_never_recovers_is_named_in_the_log_at_close(tmp_path, caplo
     record = make_record(datetime.now(UTC), "sad", 3.0)
     writer.submit(record)
     caplog.set_level(logging.ERROR)
-    while not any("retrying" in r.message for r in caplog.records):
-        writer._closing.wait(0.05)
+    wait_for_log(caplog, "retrying")
     assert writer.close(timeout_s=10)
     assert writer.written == 0
     assert any(f"session {record.session_id}" in r.message and "NOT written" in r.message

@@ -113,3 +113,17 @@ def test_no_session_from_a_single_frame_blip(when, dwell, frames_after):
     assert update.started == []
     later = tracker.observe([], when + 1.5 + frames_after)
     assert later.ended == [] and tracker.close_all() == []
+
+
+def test_a_wall_clock_step_neither_splits_nor_stretches_a_session():
+    """NTP may step the wall clock on a box without RTC; gaps are measured on the steady clock."""
+    tracker = SessionTracker("cam", min_dwell_s=0.5, absence_timeout_s=1.0, min_frames=2)
+    records = []
+    for i in range(40):
+        mono = 100 + i * 0.1
+        wall = 1_700_000_000 + i * 0.1 + (3600 if i >= 20 else 0)  # an hour's step mid-way
+        records += tracker.observe([Observation(1, BOX, "happy")], mono, wall).ended
+    records += tracker.observe([], 104.0 + 1.5, 1_700_003_600 + 5.5).ended
+    assert len(records) == 1
+    assert abs(records[0].duration_s - 3.9) < 1e-6
+    assert records[0].started_at.timestamp() == 1_700_000_000

@@ -49,3 +49,11 @@ def test_two_close_faces_keep_their_own_ids():
     a, b = tracker.update([Det((100, 100, 80, 80)), Det((190, 100, 80, 80))], 0.0)
     b2, a2 = tracker.update([Det((192, 101, 80, 80)), Det((98, 100, 80, 80))], 0.1)
     assert (a2.id, b2.id) == (a.id, b.id)
+
+
+def test_a_face_at_the_same_spot_after_a_long_gap_is_someone_new():
+    """No update arrives during the gap (camera offline): the old track must still expire."""
+    tracker = FaceTracker(max_missed_s=2.0)
+    old = tracker.update([Det((100, 100, 80, 80))], 0.0)[0]
+    new = tracker.update([Det((100, 100, 80, 80))], 60.0)[0]
+    assert new.id != old.id and new.hits == 1 and new.first_seen == 60.0

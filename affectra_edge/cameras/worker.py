@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from affectra_edge.cameras.base import FrameSource, SourceError
+from affectra_edge.cameras.base import FrameSource, SourceError, as_bgr
 
 log = logging.getLogger(__name__)
 
@@ -26,8 +26,9 @@ ONLINE, OFFLINE, STALLED, DISABLED = "online", "offline", "stalled", "disabled"
 
 @dataclass(frozen=True)
 class Frame:
-    image: np.ndarray
-    timestamp: float  # epoch seconds when the worker received it
+    image: np.ndarray  # 8-bit BGR
+    timestamp: float  # wall clock (epoch seconds) when the worker received it
+    monotonic: float  # time.monotonic() then: for durations, immune to clock steps
     index: int
 
 
@@ -39,6 +40,7 @@ class CameraStatus:
     last_error: str | None
     frames_received: int
     frames_dropped: int
+    frames_invalid: int
     fps: float
     width: int
     height: int
@@ -61,6 +63,7 @@ class CameraWorker:
         self._taken_index = -1
         self._received = 0
         self._dropped = 0
+        self._invalid = 0
         self._state = OFFLINE
         self._description = camera_id
         self._last_error: str | None = None
@@ -83,7 +86,8 @@ class CameraWorker:
             if len(arrivals) >= 2 and arrivals[-1] > arrivals[0]:
                 fps = (len(arrivals) - 1) / (arrivals[-1] - arrivals[0])
             return CameraStatus(self.camera_id, self._state, self._description,
-                                self._last_error, self._received, self._dropped, round(fps, 2),
+                                self._last_error, self._received, self._dropped,
+                                self._invalid, round(fps, 2),
                                 self._size[0], self._size[1])
 
     def next_frame(self, timeout_s: float) -> Frame | None:
@@ -100,15 +104,14 @@ class CameraWorker:
     def _run(self) -> None:
         failures = 0
         while not self._stop.is_set():
-            source = self._make_source()
-            self._description = source.describe()
+            source: FrameSource | None = None
+            received_before = self._received
             try:
+                source = self._make_source()
+                self._description = source.describe()
                 source.open()
-                info = source.info()
-                self._set_state(ONLINE, None)
-                log.info("camera %s online: %s", self.camera_id, self._description)
-                failures = 0
-                if self._pump(source, info.fps):
+                log.info("camera %s opened: %s", self.camera_id, self._description)
+                if self._pump(source, source.info().fps):
                     log.info("camera %s: %s has ended", self.camera_id, self._description)
                     self._set_state(OFFLINE, "the source has ended")
                     self.ended.set()
@@ -120,8 +123,10 @@ class CameraWorker:
                 self._set_state(OFFLINE, f"unexpected error: {exc}")
                 log.exception("camera %s failed unexpectedly", self.camera_id)
             finally:
-                _close_quietly(source)
-            failures += 1
+                if source is not None:
+                    _close_quietly(source)
+            # Back off further only while no frame gets through between attempts.
+            failures = 1 if self._received > received_before else failures + 1
             delay = min(self._reconnect_max_s, 0.5 * 2 ** min(failures, 10))
             if self._stop.wait(delay * random.uniform(0.8, 1.2)):
                 break
@@ -143,13 +148,23 @@ class CameraWorker:
                     due = time.monotonic()
         return False
 
-    def _publish(self, image: np.ndarray) -> None:
+    def _publish(self, raw: np.ndarray) -> None:
+        image = as_bgr(raw)
+        if image is None:
+            self._invalid += 1
+            if self._invalid in (1, 10, 100) or self._invalid % 1000 == 0:
+                log.warning("camera %s: %d unusable frame(s) skipped (last: %s)",
+                            self.camera_id, self._invalid, _describe_array(raw))
+            return
         now = self._clock()
         with self._cond:
+            if self._state != ONLINE:
+                self._state, self._last_error = ONLINE, None
+                log.info("camera %s online", self.camera_id)
             if self._latest is not None and self._latest.index != self._taken_index:
                 self._dropped += 1
             self._received += 1
-            self._latest = Frame(image, now, self._received)
+            self._latest = Frame(image, now, time.monotonic(), self._received)
             self._size = (image.shape[1], image.shape[0])
             self._arrivals.append(time.monotonic())
             self._cond.notify_all()
@@ -163,6 +178,12 @@ class CameraWorker:
         """Wake waiters in next_frame (used at shutdown)."""
         with self._cond:
             self._cond.notify_all()
+
+
+def _describe_array(value: object) -> str:
+    if isinstance(value, np.ndarray):
+        return f"shape {value.shape}, {value.dtype}"
+    return type(value).__name__
 
 
 def _close_quietly(source: FrameSource) -> None:

@@ -69,6 +69,10 @@ class FaceTracker:
 
         Returns the tracks seen in this frame, in the order of ``detections``.
         """
+        # Expire first: a face at the same spot after a long gap is someone new.
+        for track_id in [t.id for t in self._tracks.values()
+                         if when - t.last_seen > self.max_missed_s]:
+            del self._tracks[track_id]
         boxes = [tuple(int(v) for v in d.box) for d in detections]
         assigned = self._match(boxes)
         seen: list[Track] = []
@@ -82,9 +86,6 @@ class FaceTracker:
                 track.box, track.score = boxes[index], float(detection.score)
                 track.last_seen, track.hits = when, track.hits + 1
             seen.append(track)
-        for track_id in [t.id for t in self._tracks.values()
-                         if when - t.last_seen > self.max_missed_s]:
-            del self._tracks[track_id]
         return seen
 
     def _match(self, boxes: list[Box]) -> dict[int, Track]:
