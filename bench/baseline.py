@@ -104,7 +104,7 @@ def main() -> int:
         df = row["deepface"]["median_ms"]
         row["speedup"] = round(df / row["ours"]["median_ms"], 1)
         row["speedup_every_frame"] = round(df / row["ours_every_frame"]["median_ms"], 1)
-        result_rows[f"{faces} faces"] = row
+        result_rows[f"{faces} face{'' if faces == 1 else 's'}"] = row
     result = {"benchmark": "baseline", "date": datetime.now(UTC).isoformat(timespec="seconds"),
               "machine": machine(), "deepface_versions": versions, "weights": WEIGHTS_NOTE,
               "frames_per_scene": args.frames, "rounds": args.rounds, "scenes": result_rows}
