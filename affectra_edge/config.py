@@ -50,6 +50,10 @@ class CameraConfig:
     loop: bool = True  # file: start again at the end instead of ending
     # demo: seconds the whole scripted scene lasts before it repeats.
     demo_cycle_s: float = field(default=60.0, metadata=_bounds(5, 3600))
+    # mjpeg: "stream" reads multipart/x-mixed-replace; "capture" polls a single-JPEG URL
+    # (an ESP32-CAM's /capture) at ``fps``.
+    mode: str = field(default="stream", metadata={"choices": ("stream", "capture")})
+    connect_timeout_s: float = field(default=5.0, metadata=_bounds(0.5, 60))
     stall_timeout_s: float = field(default=5.0, metadata=_bounds(0.5, 300))
     max_frame_bytes: int = field(default=2_000_000, metadata=_bounds(10_000, 50_000_000))
 

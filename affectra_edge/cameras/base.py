@@ -26,6 +26,10 @@ class SourceError(Exception):
     """A source cannot open or read; the message says what and why, in words."""
 
 
+class StalledError(SourceError):
+    """The source is connected but has delivered no new frame for too long."""
+
+
 @dataclass(frozen=True)
 class SourceInfo:
     width: int
@@ -42,6 +46,10 @@ class FrameSource(ABC):
     """
 
     live: bool = True
+    # Frames the source received but could not use (corrupt, oversized); the worker reports
+    # them with its own count of unusable frames. ``last_skip`` says why, in words.
+    skipped: int = 0
+    last_skip: str | None = None
 
     @abstractmethod
     def open(self) -> None: ...
