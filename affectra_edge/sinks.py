@@ -44,6 +44,9 @@ class SessionWriter:
                 log.warning("session writer is %d sessions behind; waiting for the disk",
                             self._queue.qsize())
 
+    def is_alive(self) -> bool:
+        return self._thread.is_alive()
+
     def pending(self) -> int:
         return self._queue.qsize()
 

@@ -62,13 +62,13 @@ def test_open_sessions_are_written_even_when_the_camera_is_stuck(state_dir):
     daemon = make_daemon(state_dir, source)
     daemon.start()
     deadline = time.monotonic() + 30
-    while daemon.sessions.viewers_now < 1:
+    while daemon.viewers_now() < 1:
         assert time.monotonic() < deadline, "no session started"
         time.sleep(0.05)
     while source.sent < source.frames:  # now the camera is stuck inside read()
         time.sleep(0.05)
     started = time.monotonic()
-    daemon.shutdown(analyzer_timeout_s=5, writer_timeout_s=5, camera_timeout_s=0.5)
+    daemon.shutdown(writer_timeout_s=5)
     assert time.monotonic() - started < 8
     records = SessionStore(state_dir / "sessions", 30).read()
     assert len(records) == 1 and records[0].duration_s >= 0.5
@@ -80,17 +80,17 @@ def test_a_dead_thread_stops_the_daemon_with_a_reason(state_dir):
     daemon = make_daemon(state_dir, source)
     daemon.config.logging.status_interval_s = 0.2
     daemon.start()
-    # Simulate a thread that ended by a bug: replace the analyzer thread with a finished one.
-    dead = threading.Thread(target=lambda: None, name="analyzer")
+    (pipeline,) = daemon.supervisor.pipelines
+    # Simulate a thread that ended by a bug: swap the analyzer thread for a finished one.
+    dead = threading.Thread(target=lambda: None, name=pipeline.thread.name)
     dead.start()
     dead.join()
-    real = daemon._threads[0]
-    daemon._threads[0] = dead
+    real, pipeline.thread = pipeline.thread, dead
     runner = threading.Thread(target=daemon.run_until_stopped)
     runner.start()
     runner.join(10)
     assert not runner.is_alive()
-    assert daemon.failure == "the analyzer thread ended unexpectedly"
-    daemon._threads[0] = real
-    daemon.shutdown(camera_timeout_s=0.5)
+    assert daemon.failure == "the analyzer-demo thread ended unexpectedly"
+    pipeline.thread = real
+    daemon.shutdown()
     source.release.set()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import cv2
 import numpy as np
 
@@ -33,6 +35,8 @@ class CaptureSource(FrameSource):
             index = int(self.target) if self.target.isdigit() else self.target
             capture = self._opener(index, cv2.CAP_V4L2)
         else:
+            # RTSP over TCP: on a busy Wi-Fi, UDP loses packets and every lost one tears a frame.
+            os.environ.setdefault("OPENCV_FFMPEG_CAPTURE_OPTIONS", "rtsp_transport;tcp")
             params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, timeout_ms,
                       cv2.CAP_PROP_READ_TIMEOUT_MSEC, timeout_ms]
             capture = self._opener(self.target, cv2.CAP_FFMPEG, params)

@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from affectra_edge.cameras.base import FrameSource, SourceError, as_bgr
+from affectra_edge.cameras.base import FrameSource, SourceError, StalledError, as_bgr
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +64,7 @@ class CameraWorker:
         self._received = 0
         self._dropped = 0
         self._invalid = 0
+        self._source: FrameSource | None = None
         self._state = OFFLINE
         self._description = camera_id
         self._last_error: str | None = None
@@ -75,6 +76,9 @@ class CameraWorker:
     def start(self) -> None:
         self._thread.start()
 
+    def is_alive(self) -> bool:
+        return self._thread.is_alive()
+
     def join(self, timeout: float | None = None) -> bool:
         self._thread.join(timeout)
         return not self._thread.is_alive()
@@ -85,9 +89,10 @@ class CameraWorker:
             fps = 0.0
             if len(arrivals) >= 2 and arrivals[-1] > arrivals[0]:
                 fps = (len(arrivals) - 1) / (arrivals[-1] - arrivals[0])
+            skipped = self._source.skipped if self._source is not None else 0
             return CameraStatus(self.camera_id, self._state, self._description,
                                 self._last_error, self._received, self._dropped,
-                                self._invalid, round(fps, 2),
+                                self._invalid + skipped, round(fps, 2),
                                 self._size[0], self._size[1])
 
     def next_frame(self, timeout_s: float) -> Frame | None:
@@ -104,10 +109,11 @@ class CameraWorker:
     def _run(self) -> None:
         failures = 0
         while not self._stop.is_set():
-            source: FrameSource | None = None
+            source = None
             received_before = self._received
             try:
                 source = self._make_source()
+                self._source = source
                 self._description = source.describe()
                 source.open()
                 log.info("camera %s opened: %s", self.camera_id, self._description)
@@ -116,6 +122,9 @@ class CameraWorker:
                     self._set_state(OFFLINE, "the source has ended")
                     self.ended.set()
                     return
+            except StalledError as exc:
+                self._set_state(STALLED, str(exc))
+                log.warning("camera %s stalled: %s; reconnecting", self.camera_id, exc)
             except SourceError as exc:
                 self._set_state(OFFLINE, str(exc))
                 log.warning("camera %s offline: %s", self.camera_id, exc)
@@ -125,6 +134,9 @@ class CameraWorker:
             finally:
                 if source is not None:
                     _close_quietly(source)
+                    with self._cond:  # keep its skipped frames in the running total
+                        self._invalid += source.skipped
+                        self._source = None
             # Back off further only while no frame gets through between attempts.
             failures = 1 if self._received > received_before else failures + 1
             delay = min(self._reconnect_max_s, 0.5 * 2 ** min(failures, 10))

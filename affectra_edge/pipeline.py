@@ -1,0 +1,136 @@
+"""One camera's pipeline: its worker (latest frame only), its analyzer thread and sessions.
+
+Each pipeline has its own stop event, so a camera can be removed, disabled or changed while
+the others go on. Ended sessions go to the shared session writer.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+
+from affectra_edge.cameras.base import FrameSource
+from affectra_edge.cameras.worker import CameraStatus, CameraWorker
+from affectra_edge.config import CameraConfig, Config
+from affectra_edge.records import SessionRecord
+from affectra_edge.sessions import SessionTracker, SessionUpdate
+from affectra_edge.vision.analyzer import Analyzer, FrameAnalysis
+
+log = logging.getLogger(__name__)
+
+
+class CameraPipeline:
+    def __init__(self, camera: CameraConfig, config: Config, analyzer: Analyzer,
+                 make_source: Callable[[CameraConfig], FrameSource],
+                 on_session_end: Callable[[SessionRecord], None]):
+        self.camera = camera
+        self.stop_event = threading.Event()
+        self._analyzer = analyzer
+        self._on_session_end = on_session_end
+        self._min_period_s = 1.0 / config.vision.max_fps
+        self.sessions = SessionTracker(
+            camera.id, config.sessions.min_dwell_s, config.sessions.absence_timeout_s,
+            config.vision.min_face_px, config.sessions.min_frames)
+        self.worker = CameraWorker(camera.id, lambda: make_source(camera), self.stop_event,
+                                   config.cameras.reconnect_max_s)
+        self.latest: FrameAnalysis | None = None
+        self._analysis_times: deque[float] = deque(maxlen=30)
+        self._failures = 0
+        self._last_analysed = 0.0
+        self.thread = threading.Thread(target=self._run, name=f"analyzer-{camera.id}",
+                                       daemon=True)
+
+    # -- lifetime ------------------------------------------------------------------------
+    def start(self) -> None:
+        self.worker.start()
+        self.thread.start()
+
+    def request_stop(self) -> None:
+        self.stop_event.set()
+        self.worker.wake()
+
+    def join_analyzer(self, timeout_s: float) -> bool:
+        """Wait for the analyzer, which closes the open sessions as it ends."""
+        self.thread.join(timeout_s)
+        if self.thread.is_alive():
+            log.error("camera %s: analyzer did not stop in %.1f s; its %d open session(s) "
+                      "are not written", self.camera.id, timeout_s, self.sessions.viewers_now)
+            return False
+        return True
+
+    def join_camera(self, timeout_s: float) -> bool:
+        if not self.worker.join(timeout_s):
+            log.warning("camera %s: worker did not stop in %.1f s (a read is stuck); "
+                        "leaving it", self.camera.id, timeout_s)
+            return False
+        return True
+
+    def dead_thread(self) -> str | None:
+        """The name of a thread of ours that ended although we were not stopped."""
+        if self.stop_event.is_set():
+            return None
+        if not self.thread.is_alive():
+            return self.thread.name
+        if not self.worker.is_alive() and not self.worker.ended.is_set():
+            return f"camera-{self.camera.id}"
+        return None
+
+    # -- status --------------------------------------------------------------------------
+    def status(self) -> CameraStatus:
+        return self.worker.status()
+
+    def analysis_fps(self) -> float:
+        times = list(self._analysis_times)
+        if len(times) < 2 or times[-1] <= times[0] or time.monotonic() - times[-1] > 2:
+            return 0.0
+        return (len(times) - 1) / (times[-1] - times[0])
+
+    def faces_in_view(self) -> int:
+        latest = self.latest
+        if latest is None or time.monotonic() - latest.timestamp > 2.0:
+            return 0
+        return len(latest.faces)
+
+    # -- the analysis loop ---------------------------------------------------------------
+    def _run(self) -> None:
+        """Analyse frames until stop; then close the open sessions, in this same thread."""
+        try:
+            while not self.stop_event.is_set():
+                try:
+                    self._analyse_next()
+                except Exception:  # one bad frame must not stop the sensor
+                    self._failures += 1
+                    if self._failures in (1, 10, 100) or self._failures % 1000 == 0:
+                        log.exception("camera %s: analysis failed (%d time(s) so far); "
+                                      "going on", self.camera.id, self._failures)
+        finally:
+            for record in self.sessions.close_all():
+                log.info("session %s closed at shutdown after %.1f s", record.session_id[:8],
+                         record.duration_s)
+                self._on_session_end(record)
+
+    def _analyse_next(self) -> None:
+        frame = self.worker.next_frame(timeout_s=0.5)
+        if frame is None:  # no frame: time still passes for absent viewers
+            self._report(self.sessions.observe([], time.monotonic(), time.time()))
+            return
+        if frame.monotonic - self._last_analysed < self._min_period_s:
+            return
+        self._last_analysed = frame.monotonic
+        analysis = self._analyzer.analyze(frame.image, frame.monotonic)
+        self.latest = analysis
+        self._analysis_times.append(time.monotonic())
+        self._report(self.sessions.observe(analysis.observations(), frame.monotonic,
+                                           frame.timestamp))
+
+    def _report(self, update: SessionUpdate) -> None:
+        for session_id in update.started:
+            log.info("camera %s: session %s started", self.camera.id, session_id[:8])
+        for record in update.ended:
+            log.info("camera %s: session %s ended after %.1f s, mostly %s (%.0f %%)",
+                     self.camera.id, record.session_id[:8], record.duration_s,
+                     record.dominant_emotion, record.shares[record.dominant_emotion])
+            self._on_session_end(record)
