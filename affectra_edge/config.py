@@ -183,6 +183,18 @@ def config_from_dict(data: dict[str, Any], where: str = "<config>") -> Config:
     return config
 
 
+def camera_from_dict(data: dict[str, Any], where: str = "<camera>") -> CameraConfig:
+    """One camera through the same checks as a ``[[cameras.sources]]`` table of the file.
+
+    Raises :class:`ConfigError`, one line per problem, each ``<where>: <field>: <problem>``.
+    """
+    errors: list[str] = []
+    camera = _build(CameraConfig, data, "", where, errors)
+    if errors:
+        raise ConfigError(errors)
+    return camera
+
+
 def _build(cls: type, data: Any, prefix: str, where: str, errors: list[str]) -> Any:
     if not isinstance(data, dict):
         errors.append(f"{where}: {prefix.rstrip('.') or 'top level'}: expected a table")
@@ -259,9 +271,12 @@ def _check_cross_fields(config: Config, where: str, errors: list[str]) -> None:
     if config.cameras.sources and config.cameras.active not in ids:
         errors.append(f"{where}: cameras.active: {config.cameras.active!r} is not the id of "
                       f"any camera in cameras.sources ({', '.join(ids)})")
+    from affectra_edge.security import validate_camera_source  # security imports config
+
     for i, cam in enumerate(config.cameras.sources):
-        if cam.kind in ("file", "mjpeg", "rtsp") and not cam.source:
-            errors.append(f"{where}: cameras.sources[{i}].source: a {cam.kind} camera needs a source")
+        problem = validate_camera_source(cam.kind, cam.source)
+        if problem:
+            errors.append(f"{where}: cameras.sources[{i}].source: {problem}")
     if config.mqtt.enabled and not config.mqtt.host:
         errors.append(f"{where}: mqtt.host: MQTT is enabled but no host is set")
     if not config.storage.state_dir:

@@ -16,11 +16,12 @@ from datetime import UTC, datetime
 
 from affectra_edge.cameras.base import FrameSource
 from affectra_edge.cameras.factory import make_source
+from affectra_edge.cameras.store import CameraStore
 from affectra_edge.config import CameraConfig, Config
 from affectra_edge.logs import under_systemd
 from affectra_edge.pipeline import CameraPipeline
 from affectra_edge.records import SessionRecord
-from affectra_edge.security import ensure_state_dir
+from affectra_edge.security import SecretBox, SecretError, ensure_state_dir
 from affectra_edge.sinks import SessionWriter
 from affectra_edge.storage import SessionStore
 from affectra_edge.supervisor import CameraSupervisor
@@ -46,6 +47,7 @@ class Daemon:
         self.failure: str | None = None  # why the daemon stopped itself, if it did
         self.store: SessionStore | None = None
         self.writer: SessionWriter | None = None
+        self.cameras: CameraStore | None = None
         self.supervisor = CameraSupervisor(self._make_pipeline)
         self._spare_analyzer: Analyzer | None = None
 
@@ -61,12 +63,27 @@ class Daemon:
         self._spare_analyzer = self._analyzer_factory()
         self.writer = SessionWriter(self.store)
         self.writer.start()
-        cameras = list(config.cameras.sources)
+        self.cameras = CameraStore(config.state_dir, SecretBox(config.state_dir),
+                                   fixed=config.cameras.sources,
+                                   default_selected=config.cameras.active)
+        cameras = self._runnable_cameras()
         self.supervisor.apply(cameras)
+        self.cameras.subscribe(lambda _listed: self.supervisor.apply(self._runnable_cameras()))
         enabled = ", ".join(f"{c.id} ({c.kind})" for c in cameras if c.enabled) or "none"
         log.info("affectra started: device %s, cameras %s, %d sessions recorded today, "
                  "state in %s", config.device.id, enabled, self._sessions_today,
                  config.state_dir)
+
+    def _runnable_cameras(self) -> list[CameraConfig]:
+        """Every stored camera with its real URL; one whose secret cannot be read is skipped."""
+        assert self.cameras
+        cameras = []
+        for stored in self.cameras.list():
+            try:
+                cameras.append(self.cameras.resolved(stored.id))
+            except SecretError as exc:
+                log.error("camera %s cannot be started: %s", stored.id, exc)
+        return cameras
 
     def _make_pipeline(self, camera: CameraConfig) -> CameraPipeline:
         analyzer, self._spare_analyzer = self._spare_analyzer, None

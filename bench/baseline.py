@@ -26,7 +26,7 @@ from pathlib import Path
 import cv2
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from pipeline import ROOT, RESULTS, machine, make_frames, update_readme  # noqa: E402
+from pipeline import RESULTS, ROOT, machine, make_frames, update_readme  # noqa: E402
 
 from affectra_edge.config import VisionConfig  # noqa: E402
 from affectra_edge.vision.analyzer import build_analyzer  # noqa: E402

@@ -19,7 +19,13 @@ from hypothesis import strategies as st
 
 from affectra_edge.emotions import EMOTIONS
 from affectra_edge.records import SessionRecord
-from affectra_edge.storage import HEADER, SessionStore, format_row, parse_row, to_csv_bytes
+from affectra_edge.storage import (
+    HEADER,
+    SessionStore,
+    format_row,
+    parse_row,
+    to_csv_bytes,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 T0 = datetime(2026, 11, 25, 10, 3, 4, 250000, tzinfo=UTC)
