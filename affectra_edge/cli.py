@@ -18,7 +18,7 @@ from pathlib import Path
 
 from affectra_edge import __version__
 from affectra_edge.config import Config, ConfigError, load_config
-from affectra_edge.logs import setup_logging
+from affectra_edge.logs import redact, setup_logging
 
 log = logging.getLogger("affectra_edge")
 
@@ -47,6 +47,16 @@ def build_parser() -> argparse.ArgumentParser:
                              help="print faces and emotions found in a photo or video")
     analyze.add_argument("path", metavar="PHOTO_OR_VIDEO")
     analyze.add_argument("--json", action="store_true", help="print JSON lines")
+    test = sub.add_parser("test-camera", parents=[common],
+                          help="connect to a camera, grab frames, report what came (saves nothing)")
+    test.add_argument("source", metavar="SOURCE",
+                      help="URL (http://, rtsp://), webcam index or /dev/video*, or a file")
+    test.add_argument("--kind", choices=["mjpeg", "rtsp", "webcam", "file"],
+                      help="default: guessed from SOURCE")
+    test.add_argument("--mode", choices=["stream", "capture"], default="stream",
+                      help="for MJPEG: a multipart stream, or polling a single-JPEG URL")
+    test.add_argument("--timeout", type=float, default=5.0, metavar="SECONDS",
+                      help="connect and stall timeout (default 5)")
     stats = sub.add_parser("stats", parents=[common, state],
                            help="print statistics of the recorded sessions")
     stats.add_argument("--json", action="store_true", help="print JSON")
@@ -141,5 +151,23 @@ def cmd_stats(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
+def cmd_test_camera(args: argparse.Namespace, config: Config) -> int:
+    from affectra_edge.cameras.factory import guess_kind, make_source
+    from affectra_edge.cameras.probe import probe_camera
+    from affectra_edge.config import camera_from_dict
+    from affectra_edge.security import validate_camera_source
+
+    kind = args.kind or guess_kind(args.source)
+    problem = validate_camera_source(kind, args.source)
+    if problem:
+        raise UsageError(problem)
+    camera = camera_from_dict({"id": "test", "kind": kind, "source": args.source,
+                               "mode": args.mode, "connect_timeout_s": args.timeout,
+                               "stall_timeout_s": args.timeout}, "test-camera")
+    result = probe_camera(camera, make_source)
+    print(("OK: " if result.ok else "FAILED: ") + redact(result.message))
+    return 0 if result.ok else 1
+
+
 COMMANDS = {"run": cmd_run, "check-config": cmd_check_config, "analyze": cmd_analyze,
-            "stats": cmd_stats}
+            "stats": cmd_stats, "test-camera": cmd_test_camera}

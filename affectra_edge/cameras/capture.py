@@ -8,6 +8,7 @@ import cv2
 import numpy as np
 
 from affectra_edge.cameras.base import FrameSource, SourceError, SourceInfo
+from affectra_edge.cameras.rtsp_check import check_rtsp
 from affectra_edge.logs import redact
 
 
@@ -35,6 +36,8 @@ class CaptureSource(FrameSource):
             index = int(self.target) if self.target.isdigit() else self.target
             capture = self._opener(index, cv2.CAP_V4L2)
         else:
+            if self.target.lower().startswith(("rtsp://", "rtsps://")):
+                check_rtsp(self.target, self.timeout_s)
             # RTSP over TCP: on a busy Wi-Fi, UDP loses packets and every lost one tears a frame.
             os.environ.setdefault("OPENCV_FFMPEG_CAPTURE_OPTIONS", "rtsp_transport;tcp")
             params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, timeout_ms,

@@ -29,7 +29,7 @@ class ProbeResult:
 
 
 def probe_camera(camera: CameraConfig, make_source: Callable[[CameraConfig], FrameSource],
-                 sample_s: float = 2.0, max_frames: int = 30,
+                 sample_s: float = 3.0, max_frames: int = 120,
                  timeout_s: float | None = None) -> ProbeResult:
     """Open the camera, read up to ``max_frames`` frames for ``sample_s``, close it."""
     deadline_s = timeout_s or camera.connect_timeout_s + camera.stall_timeout_s + sample_s + 1
@@ -62,9 +62,7 @@ def _probe(camera: CameraConfig, make_source: Callable[[CameraConfig], FrameSour
             shape = image.shape[:2]
         if not times:
             return ProbeResult(False, f"{source.describe()} opened but gave no usable frame")
-        fps = (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 else source.info().fps
-        if not source.live:
-            fps = source.info().fps
+        fps = _measured_fps(times) if source.live else source.info().fps
         height, width = shape
         return ProbeResult(True, f"{width}×{height} at {fps:.1f} fps from {source.describe()}",
                            width, height, round(fps, 1), len(times))
@@ -77,3 +75,13 @@ def _probe(camera: CameraConfig, make_source: Callable[[CameraConfig], FrameSour
             source.close()
         except Exception:
             pass
+
+
+def _measured_fps(times: list[float]) -> float:
+    """Frames per second over the later half of the sampling time: the first frames often
+    come in a burst from the camera's or the network's buffers."""
+    middle = (times[0] + times[-1]) / 2
+    later = [t for t in times if t >= middle]
+    if len(later) < 2 or later[-1] <= later[0]:
+        return 0.0
+    return (len(later) - 1) / (later[-1] - later[0])
