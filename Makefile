@@ -24,6 +24,7 @@ test: test-deps
 bench:
 	scripts/bootstrap-venv.sh test
 	.venv/bin/python bench/pipeline.py
+	.venv/bin/python bench/cameras.py
 
 bench-baseline:
 	scripts/bootstrap-venv.sh test

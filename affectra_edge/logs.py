@@ -16,6 +16,8 @@ import sys
 # password holding "@" or "/" is hidden whole (a path holding "@" is hidden too: better
 # too much than too little). Also secret-looking query values such as ?api_key=...
 _URL_CREDENTIALS = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)[^\s]*@")
+# user:password@host written without a scheme (as people paste them into forms).
+_BARE_CREDENTIALS = re.compile(r"(?<![\w/:@.*-])[^\s:/@]+:[^\s/@]+@(?=[\w\[])")
 _SECRET_QUERY = re.compile(
     r"(?i)([a-z0-9_.-]*(?:password|passwd|pwd|token|secret|key|auth)[a-z0-9_.-]*)=[^&\s]+")
 _SYSLOG_PRIORITY = {
@@ -26,6 +28,7 @@ _SYSLOG_PRIORITY = {
 def redact(text: str) -> str:
     """Hide credentials in URLs and secret-looking query values."""
     text = _URL_CREDENTIALS.sub(lambda m: m.group("scheme") + "***:***@", text)
+    text = _BARE_CREDENTIALS.sub("***:***@", text)
     return _SECRET_QUERY.sub(lambda m: m.group(1) + "=***", text)
 
 
