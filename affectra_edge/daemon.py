@@ -48,6 +48,7 @@ class Daemon:
         self.store: SessionStore | None = None
         self.writer: SessionWriter | None = None
         self.cameras: CameraStore | None = None
+        self._unsubscribe: Callable[[], None] | None = None
         self.supervisor = CameraSupervisor(self._make_pipeline)
         self._spare_analyzer: Analyzer | None = None
 
@@ -68,7 +69,8 @@ class Daemon:
                                    default_selected=config.cameras.active)
         cameras = self._runnable_cameras()
         self.supervisor.apply(cameras)
-        self.cameras.subscribe(lambda _listed: self.supervisor.apply(self._runnable_cameras()))
+        self._unsubscribe = self.cameras.subscribe(
+            lambda _listed: self.supervisor.apply(self._runnable_cameras()))
         enabled = ", ".join(f"{c.id} ({c.kind})" for c in cameras if c.enabled) or "none"
         log.info("affectra started: device %s, cameras %s, %d sessions recorded today, "
                  "state in %s", config.device.id, enabled, self._sessions_today,
@@ -160,6 +162,8 @@ class Daemon:
         behind after a short wait), then the session writer, which writes what is queued."""
         log.info("stopping")
         self.stop_event.set()
+        if self._unsubscribe:
+            self._unsubscribe()  # camera changes from now on must not start pipelines
         steps = [("camera pipelines", self.supervisor.stop_all),
                  ("session writer", lambda: self.writer and self.writer.close(writer_timeout_s))]
         for name, step in steps:

@@ -19,7 +19,7 @@ _URL_CREDENTIALS = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)[^\s]*@")
 # user:password@host written without a scheme (as people paste them into forms).
 _BARE_CREDENTIALS = re.compile(r"(?<![\w/:@.*-])[^\s:/@]+:[^\s/@]+@(?=[\w\[])")
 _SECRET_QUERY = re.compile(
-    r"(?i)([a-z0-9_.-]*(?:password|passwd|pwd|token|secret|key|auth)[a-z0-9_.-]*)=[^&\s]+")
+    r"(?i)([a-z0-9_.-]*(?:pas|pwd|psw|pw|token|secret|key|auth)[a-z0-9_.-]*)=[^&\s]+")
 _SYSLOG_PRIORITY = {
     logging.CRITICAL: 2, logging.ERROR: 3, logging.WARNING: 4, logging.INFO: 6, logging.DEBUG: 7,
 }

@@ -49,8 +49,7 @@ class CameraPipeline:
         self.thread.start()
 
     def request_stop(self) -> None:
-        self.stop_event.set()
-        self.worker.wake()
+        self.worker.stop()  # sets our stop event and wakes a blocked read
 
     def join_analyzer(self, timeout_s: float) -> bool:
         """Wait for the analyzer, which closes the open sessions as it ends."""

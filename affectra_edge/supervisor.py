@@ -3,7 +3,9 @@
 ``apply(cameras)`` reconciles: pipelines of cameras that were removed, disabled or changed
 are stopped (their open sessions written), new or re-enabled cameras get a pipeline. A camera
 that cannot get one (a model fails to load) is reported offline with the reason; the others
-are untouched.
+are untouched. The slow parts (joining threads, loading models) run outside the lock that
+status readers take, so a web request reading statuses never waits on them. After
+``stop_all()`` the supervisor is closed: a late ``apply`` starts nothing.
 """
 
 from __future__ import annotations
@@ -25,7 +27,9 @@ class CameraSupervisor:
         self._make_pipeline = make_pipeline
         self._analyzer_timeout_s = analyzer_timeout_s
         self._camera_timeout_s = camera_timeout_s
-        self._lock = threading.RLock()
+        self._apply_lock = threading.Lock()  # one reconciliation at a time
+        self._lock = threading.Lock()  # the dicts below; held only briefly
+        self._closed = False
         self._cameras: dict[str, CameraConfig] = {}
         self._pipelines: dict[str, CameraPipeline] = {}
         self._errors: dict[str, str] = {}
@@ -40,45 +44,56 @@ class CameraSupervisor:
             return self._pipelines.get(camera_id)
 
     def apply(self, cameras: list[CameraConfig]) -> None:
-        with self._lock:
-            wanted = {c.id: c for c in cameras}
-            for camera_id, pipeline in list(self._pipelines.items()):
-                camera = wanted.get(camera_id)
-                if camera is None or not camera.enabled or camera != pipeline.camera:
-                    reason = ("removed" if camera is None else
-                              "disabled" if not camera.enabled else "changed")
-                    log.info("camera %s %s: stopping its pipeline", camera_id, reason)
-                    self._stop([pipeline])
-                    del self._pipelines[camera_id]
-            self._errors = {k: v for k, v in self._errors.items() if k in wanted}
-            for camera in cameras:
-                if camera.enabled and camera.id not in self._pipelines:
-                    self._start(camera)
-            self._cameras = wanted
+        with self._apply_lock:
+            with self._lock:
+                if self._closed:
+                    return
+                wanted = {c.id: c for c in cameras}
+                stopping = []
+                for camera_id, pipeline in list(self._pipelines.items()):
+                    camera = wanted.get(camera_id)
+                    if camera is None or not camera.enabled or camera != pipeline.camera:
+                        reason = ("removed" if camera is None else
+                                  "disabled" if not camera.enabled else "changed")
+                        log.info("camera %s %s: stopping its pipeline", camera_id, reason)
+                        stopping.append(self._pipelines.pop(camera_id))
+                self._errors = {k: v for k, v in self._errors.items() if k in wanted}
+                self._cameras = wanted
+                starting = [c for c in cameras if c.enabled and c.id not in self._pipelines]
+            self._stop(stopping)
+            for camera in starting:
+                self._start(camera)
 
     def _start(self, camera: CameraConfig) -> None:
         try:
             pipeline = self._make_pipeline(camera)
-            pipeline.start()
         except Exception as exc:  # one camera's failure must not stop the others
-            self._errors[camera.id] = f"cannot start: {exc}"
+            with self._lock:
+                self._errors[camera.id] = f"cannot start: {exc}"
             log.error("camera %s cannot start: %s", camera.id, exc)
             return
-        self._errors.pop(camera.id, None)
-        self._pipelines[camera.id] = pipeline
+        with self._lock:
+            if self._closed:
+                return
+            self._errors.pop(camera.id, None)
+            self._pipelines[camera.id] = pipeline
+            pipeline.start()
 
     def statuses(self) -> list[CameraStatus]:
         with self._lock:
-            result = []
-            for camera_id, camera in self._cameras.items():
-                pipeline = self._pipelines.get(camera_id)
-                if pipeline is not None:
-                    result.append(pipeline.status())
-                else:
-                    state = DISABLED if not camera.enabled else OFFLINE
-                    result.append(CameraStatus(camera_id, state, camera.kind,
-                                               self._errors.get(camera_id), 0, 0, 0, 0.0, 0, 0))
-            return result
+            cameras = list(self._cameras.values())
+            pipelines = dict(self._pipelines)
+            errors = dict(self._errors)
+        result = []
+        for camera in cameras:
+            pipeline = pipelines.get(camera.id)
+            if pipeline is not None:
+                result.append(pipeline.status())
+            else:
+                state = DISABLED if not camera.enabled else OFFLINE
+                result.append(CameraStatus(camera.id, state, camera.kind, errors.get(camera.id),
+                                           0, 0, 0, 0.0, 0, 0))
+        return result
 
     def dead_thread(self) -> str | None:
         for pipeline in self.pipelines:
@@ -88,8 +103,15 @@ class CameraSupervisor:
         return None
 
     def stop_all(self) -> None:
+        """Stop every pipeline and close: no later apply() starts anything."""
         with self._lock:
+            self._closed = True
             pipelines = list(self._pipelines.values())
+            self._pipelines.clear()
+        with self._apply_lock:  # an apply under way has finished its starts by now
+            pass
+        with self._lock:
+            pipelines += [p for p in self._pipelines.values() if p not in pipelines]
             self._pipelines.clear()
         self._stop(pipelines)
 

@@ -7,7 +7,9 @@ It serves an MJPEG AVI file (as cv2.VideoWriter writes with fourcc MJPG) as RTP/
 RTP/JPEG (RFC 2435) carries only baseline JPEG with the standard tables, which OpenCV's own
 MJPG writer does not always produce.
 
-    /usr/bin/python3 tests/rtsp_server.py PORT VIDEO.avi
+    /usr/bin/python3 tests/rtsp_server.py PORT VIDEO.avi [USER PASSWORD]
+
+With USER and PASSWORD the stream needs them (RTSP Basic authentication).
 """
 
 import sys
@@ -30,6 +32,8 @@ def main() -> int:
         f'( filesrc location="{video}" ! avidemux ! jpegdec ! videoconvert ! '
         'video/x-raw,format=I420 ! jpegenc quality=85 ! rtpjpegpay name=pay0 pt=26 )')
     factory.set_shared(True)
+    if len(sys.argv) > 4:
+        require_basic_auth(server, factory, sys.argv[3], sys.argv[4])
     server.get_mount_points().add_factory("/live", factory)
     if server.attach(None) == 0:
         print(f"cannot listen on 127.0.0.1:{port}", file=sys.stderr, flush=True)
@@ -37,6 +41,21 @@ def main() -> int:
     print(f"serving rtsp://127.0.0.1:{port}/live", flush=True)
     GLib.MainLoop().run()
     return 0
+
+
+def require_basic_auth(server, factory, user: str, password: str) -> None:
+    auth = GstRtspServer.RTSPAuth()
+    token = GstRtspServer.RTSPToken()
+    token.set_string(GstRtspServer.RTSP_TOKEN_MEDIA_FACTORY_ROLE, "viewer")
+    auth.add_basic(GstRtspServer.RTSPAuth.make_basic(user, password), token)
+    server.set_auth(auth)
+    permissions = GstRtspServer.RTSPPermissions()
+    permissions.add_role("viewer")
+    permissions.add_permission_for_role("viewer", GstRtspServer.RTSP_PERM_MEDIA_FACTORY_ACCESS,
+                                        True)
+    permissions.add_permission_for_role("viewer", GstRtspServer.RTSP_PERM_MEDIA_FACTORY_CONSTRUCT,
+                                        True)
+    factory.set_permissions(permissions)
 
 
 if __name__ == "__main__":

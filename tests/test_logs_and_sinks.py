@@ -19,6 +19,10 @@ def test_credentials_in_urls_are_redacted():
     assert redact("rtsp://admin:ab/cd@h/x") == "rtsp://***:***@h/x"
     assert redact("rtsp://admin:p@ss@cam:554/") == "rtsp://***:***@cam:554/"
     assert redact("http://cam/x?api_key=SECRET&a=1") == "http://cam/x?api_key=***&a=1"
+    assert redact("http://cam/videostream.cgi?user=admin&pass=hunter2") == \
+        "http://cam/videostream.cgi?user=admin&pass=***"
+    assert redact("http://cam/x.cgi?usr=a&pwd=1&psw=2&loginpas=3") == \
+        "http://cam/x.cgi?usr=a&pwd=***&psw=***&loginpas=***"
     assert redact("camera admin:pw@cam.local/stream") == "camera ***:***@cam.local/stream"
     assert redact("meeting at 10:30 with bob@example.com") == \
         "meeting at 10:30 with bob@example.com"

@@ -18,7 +18,7 @@ import pytest
 from affectra_edge.cameras.scene import Appearance
 from affectra_edge.config import config_from_dict
 from affectra_edge.daemon import Daemon
-from tests.conftest import ROOT, write_video
+from tests.conftest import ROOT, run_affectra, write_video
 
 SYSTEM_PYTHON = "/usr/bin/python3"
 
@@ -30,14 +30,14 @@ def free_port() -> int:
 
 
 class RtspServer:
-    def __init__(self, port: int, video: Path):
-        self.port, self.video = port, video
+    def __init__(self, port: int, video: Path, auth: tuple[str, str] | None = None):
+        self.port, self.video, self.auth = port, video, auth
         self.process: subprocess.Popen | None = None
 
     def start(self) -> None:
         self.process = subprocess.Popen(
             [SYSTEM_PYTHON, str(ROOT / "tests" / "rtsp_server.py"), str(self.port),
-             str(self.video)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             str(self.video), *(self.auth or ())], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         line = self.process.stdout.readline()  # type: ignore[union-attr]
         if "serving" not in line:
             self.process.kill()
@@ -99,3 +99,27 @@ def test_rtsp_camera_goes_offline_with_its_server_and_comes_back(rtsp_server, st
             time.sleep(0.1)
     finally:
         daemon.shutdown()
+
+
+def test_test_camera_tells_rtsp_problems_apart(tmp_path):
+    video = write_video(tmp_path / "rtsp.avi", [Appearance(0, 1e9, 0.5, 0.5, 140)], 20.0, fps=15)
+    server = RtspServer(free_port(), video, auth=("admin", "s3cret"))
+    server.start()
+    base = f"127.0.0.1:{server.port}"
+    try:
+        cases = [(f"rtsp://{base}/live", "FAILED: rtsp://" + base + "/live needs a user and "
+                  "password (RTSP 401)"),
+                 (f"rtsp://admin:wrong@{base}/live", "FAILED: rtsp://***:***@" + base +
+                  "/live: wrong user or password (RTSP 401)"),
+                 (f"rtsp://admin:s3cret@{base}/nowhere", "FAILED: rtsp://***:***@" + base +
+                  "/nowhere: the camera has no stream at /nowhere (RTSP 404)"),
+                 (f"rtsp://admin:s3cret@{base}/live", "OK: 640×480 at ")]
+        for url, expected in cases:
+            result = run_affectra("test-camera", url)
+            assert result.stdout.startswith(expected), (url, result.stdout, result.stderr)
+            assert result.returncode == (0 if expected.startswith("OK") else 1)
+            assert "s3cret" not in result.stdout + result.stderr
+    finally:
+        server.kill()
+    closed = run_affectra("test-camera", f"rtsp://{base}/live")
+    assert "connection refused" in closed.stdout and closed.returncode == 1

@@ -50,6 +50,9 @@ class FrameSource(ABC):
     # them with its own count of unusable frames. ``last_skip`` says why, in words.
     skipped: int = 0
     last_skip: str | None = None
+    # True when close() may be called from another thread to wake a blocked read() (a
+    # socket can be shut down that way; an OpenCV capture cannot: it would crash).
+    interruptible: bool = False
 
     @abstractmethod
     def open(self) -> None: ...

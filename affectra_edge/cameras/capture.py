@@ -11,6 +11,10 @@ from affectra_edge.cameras.base import FrameSource, SourceError, SourceInfo
 from affectra_edge.cameras.rtsp_check import check_rtsp
 from affectra_edge.logs import redact
 
+# RTSP over TCP: on a busy Wi-Fi, UDP loses packets and every lost one tears a frame. Set once
+# at import, before any capture thread exists (setenv is not thread-safe).
+os.environ.setdefault("OPENCV_FFMPEG_CAPTURE_OPTIONS", "rtsp_transport;tcp")
+
 
 class CaptureSource(FrameSource):
     """A V4L2 webcam (device index or path) or an RTSP/HTTP stream via FFmpeg."""
@@ -38,8 +42,6 @@ class CaptureSource(FrameSource):
         else:
             if self.target.lower().startswith(("rtsp://", "rtsps://")):
                 check_rtsp(self.target, self.timeout_s)
-            # RTSP over TCP: on a busy Wi-Fi, UDP loses packets and every lost one tears a frame.
-            os.environ.setdefault("OPENCV_FFMPEG_CAPTURE_OPTIONS", "rtsp_transport;tcp")
             params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, timeout_ms,
                       cv2.CAP_PROP_READ_TIMEOUT_MSEC, timeout_ms]
             capture = self._opener(self.target, cv2.CAP_FFMPEG, params)

@@ -219,7 +219,8 @@ def read_headers(reader: ByteReader) -> dict[str, str]:
             continue
         name, colon, value = line.partition(":")
         if not colon or not name.strip():
-            raise ProtocolError(f"a header line without a name: {line[:40]!r}")
+            # Never quote the bytes: out of step, they may be image data.
+            raise ProtocolError(f"a header line without a name ({len(line)} bytes)")
         last = name.strip().lower()
         value = value.strip()
         headers[last] = f"{headers[last]}, {value}" if last in headers else value

@@ -123,6 +123,7 @@ class MjpegSource(FrameSource):
         self.stall_timeout_s = stall_timeout_s
         self.max_frame_bytes = max_frame_bytes
         self.live = mode == "stream"
+        self.interruptible = True  # close() shuts the socket down, waking a blocked read
         self.skipped = 0
         self.last_skip: str | None = None
         self._address: CameraUrl | None = None

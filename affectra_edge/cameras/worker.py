@@ -76,6 +76,14 @@ class CameraWorker:
     def start(self) -> None:
         self._thread.start()
 
+    def stop(self) -> None:
+        """Stop the worker and wake a read blocked in the source (closing it from here)."""
+        self._stop.set()
+        self.wake()
+        source = self._source
+        if source is not None and source.interruptible:
+            _close_quietly(source)
+
     def is_alive(self) -> bool:
         return self._thread.is_alive()
 
@@ -87,7 +95,8 @@ class CameraWorker:
         with self._cond:
             arrivals = list(self._arrivals)
             fps = 0.0
-            if len(arrivals) >= 2 and arrivals[-1] > arrivals[0]:
+            fresh = arrivals and time.monotonic() - arrivals[-1] < 2.0
+            if fresh and len(arrivals) >= 2 and arrivals[-1] > arrivals[0]:
                 fps = (len(arrivals) - 1) / (arrivals[-1] - arrivals[0])
             skipped = self._source.skipped if self._source is not None else 0
             return CameraStatus(self.camera_id, self._state, self._description,
@@ -110,7 +119,7 @@ class CameraWorker:
         failures = 0
         while not self._stop.is_set():
             source = None
-            received_before = self._received
+            opened_at = time.monotonic()
             try:
                 source = self._make_source()
                 self._source = source
@@ -123,12 +132,18 @@ class CameraWorker:
                     self.ended.set()
                     return
             except StalledError as exc:
+                if self._stop.is_set():  # closed under our feet by stop(): not a failure
+                    break
                 self._set_state(STALLED, str(exc))
                 log.warning("camera %s stalled: %s; reconnecting", self.camera_id, exc)
             except SourceError as exc:
+                if self._stop.is_set():
+                    break
                 self._set_state(OFFLINE, str(exc))
                 log.warning("camera %s offline: %s", self.camera_id, exc)
             except Exception as exc:  # a bug in a source must not end the worker
+                if self._stop.is_set():
+                    break
                 self._set_state(OFFLINE, f"unexpected error: {exc}")
                 log.exception("camera %s failed unexpectedly", self.camera_id)
             finally:
@@ -137,10 +152,13 @@ class CameraWorker:
                     with self._cond:  # keep its skipped frames in the running total
                         self._invalid += source.skipped
                         self._source = None
-            # Back off further only while no frame gets through between attempts.
-            failures = 1 if self._received > received_before else failures + 1
-            delay = min(self._reconnect_max_s, 0.5 * 2 ** min(failures, 10))
-            if self._stop.wait(delay * random.uniform(0.8, 1.2)):
+            # Back off further unless the camera had been working for a good while: one that
+            # sends a frame and drops the connection must not be hammered every second.
+            steady = time.monotonic() - opened_at >= max(10.0, self._reconnect_max_s)
+            failures = 1 if steady else failures + 1
+            delay = min(self._reconnect_max_s,
+                        0.5 * 2 ** min(failures, 10) * random.uniform(0.8, 1.2))
+            if self._stop.wait(delay):
                 break
 
     def _pump(self, source: FrameSource, fps: float) -> bool:
