@@ -57,6 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
                       help="for MJPEG: a multipart stream, or polling a single-JPEG URL")
     test.add_argument("--timeout", type=float, default=5.0, metavar="SECONDS",
                       help="connect and stall timeout (default 5)")
+    sub.add_parser("set-password", parents=[common, state],
+                   help="set the web UI's admin password (asked twice)")
     stats = sub.add_parser("stats", parents=[common, state],
                            help="print statistics of the recorded sessions")
     stats.add_argument("--json", action="store_true", help="print JSON")
@@ -102,14 +104,15 @@ def cmd_check_config(args: argparse.Namespace, config: Config) -> int:
 
 
 def cmd_run(args: argparse.Namespace, config: Config) -> int:
-    from affectra_edge.daemon import Daemon
+    from affectra_edge.daemon import Daemon, WebError
     from affectra_edge.security import UnsafeStateDir
     from affectra_edge.vision.errors import ModelError
 
     daemon = Daemon(config)
     try:
         daemon.start()
-    except (UnsafeStateDir, ModelError, ValueError) as exc:
+    except (UnsafeStateDir, ModelError, ValueError, WebError) as exc:
+        daemon.shutdown()  # whatever had started already
         raise UsageError(str(exc)) from None
     def request_stop(*_: object) -> None:
         # Event.set() takes a lock the interrupted main thread may hold: set it elsewhere.
@@ -169,5 +172,16 @@ def cmd_test_camera(args: argparse.Namespace, config: Config) -> int:
     return 0 if result.ok else 1
 
 
-COMMANDS = {"run": cmd_run, "check-config": cmd_check_config, "analyze": cmd_analyze,
+def cmd_set_password(args: argparse.Namespace, config: Config) -> int:
+    from affectra_edge.security import UnsafeStateDir, ensure_state_dir
+    from affectra_edge.webapp.auth import set_password_interactive
+
+    try:
+        ensure_state_dir(config.state_dir)
+    except UnsafeStateDir as exc:
+        raise UsageError(str(exc)) from None
+    return set_password_interactive(config.state_dir, sys.stdin, sys.stdout)
+
+
+COMMANDS = {"run": cmd_run, "set-password": cmd_set_password, "check-config": cmd_check_config, "analyze": cmd_analyze,
             "stats": cmd_stats, "test-camera": cmd_test_camera}

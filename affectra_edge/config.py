@@ -113,8 +113,11 @@ class MqttConfig:
 class WebConfig:
     enabled: bool = True
     host: str = "0.0.0.0"
-    port: int = field(default=8080, metadata=_bounds(1, 65535))
+    port: int = field(default=8080, metadata=_bounds(0, 65535))  # 0: any free port
     live_fps: float = field(default=5.0, metadata=_bounds(0.5, 30))
+    # Templates and static files; empty: ./web of a source checkout, else the installed copy.
+    assets_dir: str = ""
+    threads: int = field(default=8, metadata=_bounds(2, 64))
 
 
 @dataclass

@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 
 from affectra_edge.cameras.base import FrameSource
 from affectra_edge.cameras.factory import make_source
@@ -23,6 +24,7 @@ from affectra_edge.pipeline import CameraPipeline
 from affectra_edge.records import SessionRecord
 from affectra_edge.security import SecretBox, SecretError, ensure_state_dir
 from affectra_edge.sinks import SessionWriter
+from affectra_edge.stats_cache import StatsCache
 from affectra_edge.storage import SessionStore
 from affectra_edge.supervisor import CameraSupervisor
 from affectra_edge.vision.analyzer import Analyzer, build_analyzer
@@ -31,6 +33,10 @@ log = logging.getLogger(__name__)
 
 HEARTBEAT_S = 60.0
 PRUNE_EVERY_S = 3600.0
+
+
+class WebError(Exception):
+    """The web UI cannot be served (the port is taken, say)."""
 
 
 class Daemon:
@@ -48,6 +54,9 @@ class Daemon:
         self.store: SessionStore | None = None
         self.writer: SessionWriter | None = None
         self.cameras: CameraStore | None = None
+        self.stats: StatsCache | None = None
+        self.web = None
+        self.accounts = None
         self._unsubscribe: Callable[[], None] | None = None
         self.supervisor = CameraSupervisor(self._make_pipeline)
         self._spare_analyzer: Analyzer | None = None
@@ -62,19 +71,46 @@ class Daemon:
         self._sessions_today = len(self.store.read(start=self._today, end=self._today))
         # Load the models now, so a broken one fails the start with a clear message.
         self._spare_analyzer = self._analyzer_factory()
-        self.writer = SessionWriter(self.store)
+        self.stats = StatsCache(self.store, self.viewers_now)
+        self.stats.start()
+        self.writer = SessionWriter(self.store, on_written=lambda _r: self.stats.invalidate())
         self.writer.start()
         self.cameras = CameraStore(config.state_dir, SecretBox(config.state_dir),
                                    fixed=config.cameras.sources,
                                    default_selected=config.cameras.active)
         cameras = self._runnable_cameras()
         self.supervisor.apply(cameras)
-        self._unsubscribe = self.cameras.subscribe(
-            lambda _listed: self.supervisor.apply(self._runnable_cameras()))
+        self._unsubscribe = self.cameras.subscribe(self._cameras_changed)
+        if config.web.enabled:
+            self._start_web()
         enabled = ", ".join(f"{c.id} ({c.kind})" for c in cameras if c.enabled) or "none"
         log.info("affectra started: device %s, cameras %s, %d sessions recorded today, "
                  "state in %s", config.device.id, enabled, self._sessions_today,
                  config.state_dir)
+
+    def _cameras_changed(self, _listed) -> None:
+        """Restart what changed, off the caller's thread (a web request must not wait)."""
+        threading.Thread(target=lambda: self.supervisor.apply(self._runnable_cameras()),
+                         name="apply-cameras", daemon=True).start()
+
+    def _start_web(self) -> None:
+        from affectra_edge.webapp.app import create_app, default_assets_dir
+        from affectra_edge.webapp.auth import Accounts, LoginLimiter, Sessions
+        from affectra_edge.webapp.context import WebContext
+        from affectra_edge.webapp.server import WebServer
+
+        web = self.config.web
+        accounts = self.accounts = Accounts(self.config.state_dir)
+        assets = Path(web.assets_dir) if web.assets_dir else default_assets_dir()
+        context = WebContext(self.config, self, accounts, Sessions(), LoginLimiter(), assets)
+        try:
+            self.web = WebServer(create_app(context), web.host, web.port, web.threads)
+        except OSError as exc:
+            raise WebError(f"cannot serve the web UI on {web.host}:{web.port}: "
+                           f"{exc.strerror or exc}") from None
+        self.web.start()
+        if not accounts.has_password():
+            accounts.announce_setup_code()
 
     def _runnable_cameras(self) -> list[CameraConfig]:
         """Every stored camera with its real URL; one whose secret cannot be read is skipped."""
@@ -128,6 +164,8 @@ class Daemon:
         dead = self.supervisor.dead_thread()
         if self.writer and not self.writer.is_alive():
             dead = dead or "session-writer"
+        if self.web and not self.web.is_alive():
+            dead = dead or "web"
         if dead and not self.stop_event.is_set():
             self.failure = f"the {dead} thread ended unexpectedly"
             log.error("%s; stopping", self.failure)
@@ -164,8 +202,10 @@ class Daemon:
         self.stop_event.set()
         if self._unsubscribe:
             self._unsubscribe()  # camera changes from now on must not start pipelines
-        steps = [("camera pipelines", self.supervisor.stop_all),
-                 ("session writer", lambda: self.writer and self.writer.close(writer_timeout_s))]
+        steps = [("web server", lambda: self.web and self.web.close()),
+                 ("camera pipelines", self.supervisor.stop_all),
+                 ("session writer", lambda: self.writer and self.writer.close(writer_timeout_s)),
+                 ("statistics", lambda: self.stats and self.stats.stop())]
         for name, step in steps:
             try:
                 step()

@@ -18,6 +18,7 @@ from affectra_edge.config import CameraConfig, Config
 from affectra_edge.records import SessionRecord
 from affectra_edge.sessions import SessionTracker, SessionUpdate
 from affectra_edge.vision.analyzer import Analyzer, FrameAnalysis
+from affectra_edge.vision.annotate import annotate, encode_jpeg
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +38,10 @@ class CameraPipeline:
         self.worker = CameraWorker(camera.id, lambda: make_source(camera), self.stop_event,
                                    config.cameras.reconnect_max_s)
         self.latest: FrameAnalysis | None = None
+        # The newest annotated frame as JPEG, for the live view: memory only, never on disk.
+        self.live_jpeg: bytes | None = None
+        self._live_period_s = 1.0 / config.web.live_fps
+        self._last_live = 0.0
         self._analysis_times: deque[float] = deque(maxlen=30)
         self._failures = 0
         self._last_analysed = 0.0
@@ -121,6 +126,9 @@ class CameraPipeline:
         self._last_analysed = frame.monotonic
         analysis = self._analyzer.analyze(frame.image, frame.monotonic)
         self.latest = analysis
+        if frame.monotonic - self._last_live >= self._live_period_s:
+            self._last_live = frame.monotonic
+            self.live_jpeg = encode_jpeg(annotate(frame.image, analysis.faces))
         self._analysis_times.append(time.monotonic())
         self._report(self.sessions.observe(analysis.observations(), frame.monotonic,
                                            frame.timestamp))

@@ -19,8 +19,10 @@ log = logging.getLogger(__name__)
 class SessionWriter:
     """Appends ended sessions to the store from a thread of its own."""
 
-    def __init__(self, store, max_pending: int = 10_000, retry_s: float = 2.0):
+    def __init__(self, store, max_pending: int = 10_000, retry_s: float = 2.0,
+                 on_written=lambda record: None):
         self._store = store
+        self._on_written = on_written
         self._closing = threading.Event()  # set by close(): drain, then end
         self._queue: queue.Queue[SessionRecord] = queue.Queue(maxsize=max_pending)
         self._retry_s = retry_s
@@ -64,6 +66,7 @@ class SessionWriter:
             try:
                 self._store.append(record)
                 self.written += 1
+                self._on_written(record)
                 return
             except ValueError as exc:  # a record the store refuses; retrying cannot help
                 log.error("session %s cannot be stored and is dropped: %s",

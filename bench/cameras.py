@@ -69,7 +69,7 @@ def main() -> int:
                 {"id": "door", "kind": "mjpeg", "source": door.url(), "stall_timeout_s": 2.0},
                 {"id": "desk", "kind": "mjpeg", "source": desk.url(), "stall_timeout_s": 2.0},
                 {"id": "hall", "kind": "file", "source": str(video), "loop": True}]},
-            "storage": {"state_dir": str(state)}, "logging": {"level": "WARNING"}})
+            "storage": {"state_dir": str(state)}, "web": {"port": 0}, "logging": {"level": "WARNING"}})
         daemon = Daemon(config)
         daemon.start()
         try:

@@ -102,7 +102,7 @@ def measure_daemon(seconds: float = 30.0) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         config = Path(tmp) / "affectra.toml"
         config.write_text("[[cameras.sources]]\nid = \"demo\"\nkind = \"demo\"\nfps = 30.0\n"
-                          "demo_cycle_s = 30.0\n")
+                          "demo_cycle_s = 30.0\n[web]\nport = 0\n")
         state = Path(tmp) / "state"
         state.mkdir(mode=0o750)
         env = dict(os.environ, PYTHONPATH=str(ROOT))

@@ -67,7 +67,7 @@ def test_each_error_names_the_key_and_the_file(tmp_path, text, expected):
 
 def test_all_errors_are_reported_at_once():
     with pytest.raises(ConfigError) as caught:
-        config_from_dict({"web": {"port": 0, "live_fps": 1000}, "x": 1}, "f.toml")
+        config_from_dict({"web": {"port": -1, "live_fps": 1000}, "x": 1}, "f.toml")
     assert len(caught.value.errors) == 3
 
 

@@ -75,6 +75,8 @@ min_dwell_s = 1.0
 absence_timeout_s = 1.0
 [logging]
 status_interval_s = 0.5
+[web]
+port = 0
 """)
     return config
 

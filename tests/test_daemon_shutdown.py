@@ -52,6 +52,7 @@ class StuckAfterFaces(FrameSource):
 def make_daemon(state_dir, source):
     config = load_config(None)
     config.storage.state_dir = str(state_dir)
+    config.web.port = 0
     config.sessions.min_dwell_s = 0.5
     config.sessions.absence_timeout_s = 30.0  # the viewer is still "there" at shutdown
     return Daemon(config, source_factory=lambda camera: source)

@@ -80,7 +80,7 @@ def test_rtsp_camera_goes_offline_with_its_server_and_comes_back(rtsp_server, st
         "cameras": {"active": "door", "reconnect_max_s": 2.0,
                     "sources": [{"id": "door", "kind": "rtsp", "source": rtsp_server.url,
                                  "connect_timeout_s": 3.0}]},
-        "storage": {"state_dir": str(state_dir)}})
+        "storage": {"state_dir": str(state_dir)}, "web": {"port": 0}})
     daemon = Daemon(config)
     daemon.start()
     try:

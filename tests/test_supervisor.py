@@ -31,7 +31,7 @@ def test_cameras_are_added_disabled_changed_and_removed_at_run_time(state_dir):
     two = CameraServer("esphome", fps=10).start()
     config = config_from_dict({"cameras": {"active": "demo", "sources": [
         {"id": "demo", "kind": "demo", "enabled": False}]},
-        "storage": {"state_dir": str(state_dir)}})
+        "storage": {"state_dir": str(state_dir)}, "web": {"port": 0}})
     daemon = Daemon(config)
     daemon.start()
     try:
@@ -43,16 +43,17 @@ def test_cameras_are_added_disabled_changed_and_removed_at_run_time(state_dir):
         assert added.display_source == f"http://***:***@127.0.0.1:{one.port}/stream"
         wait_until(lambda: states(daemon).get("door") == "online", 15, "door online")
         first = daemon.supervisor.pipeline("door")
-        store.set_enabled("door", False)
-        assert states(daemon)["door"] == "disabled"
-        assert not first.thread.is_alive()
+        store.set_enabled("door", False)  # the daemon applies changes in the background
+        wait_until(lambda: states(daemon)["door"] == "disabled", 10, "door disabled")
+        wait_until(lambda: not first.thread.is_alive(), 10, "door's analyzer to stop")
         store.set_enabled("door", True)
         wait_until(lambda: states(daemon).get("door") == "online", 15, "door online again")
         store.update("door", source=two.url())  # a changed camera gets a new pipeline
         wait_until(lambda: two.frames_sent > 0 and states(daemon)["door"] == "online", 15,
                    "door on the second server")
         store.remove("door")
-        assert "door" not in states(daemon) and daemon.supervisor.pipelines == []
+        wait_until(lambda: "door" not in states(daemon) and not daemon.supervisor.pipelines,
+                   10, "door removed")
     finally:
         daemon.shutdown()
         one.stop()
@@ -63,13 +64,14 @@ def test_a_camera_change_after_shutdown_starts_nothing(state_dir):
     server = CameraServer("espressif", fps=10).start()
     config = config_from_dict({"cameras": {"active": "door", "sources": [
         {"id": "door", "kind": "mjpeg", "source": server.url()}]},
-        "storage": {"state_dir": str(state_dir)}})
+        "storage": {"state_dir": str(state_dir)}, "web": {"port": 0}})
     daemon = Daemon(config)
     daemon.start()
     cameras = daemon.cameras
     daemon.shutdown()
     cameras.set_enabled("door", False)
     cameras.set_enabled("door", True)
+    time.sleep(1.0)  # give a (wrong) background restart the time to happen
     assert daemon.supervisor.pipelines == []
     assert not [t for t in threading.enumerate() if t.name.endswith("-door")]
     server.stop()

@@ -36,7 +36,7 @@ def test_one_camera_dies_and_the_other_two_go_on(tmp_path, state_dir):
             {"id": "door", "kind": "mjpeg", "source": door.url(), "stall_timeout_s": 2.0},
             {"id": "desk", "kind": "mjpeg", "source": desk.url(), "stall_timeout_s": 2.0},
             {"id": "hall", "kind": "file", "source": str(video), "loop": True}]},
-        "storage": {"state_dir": str(state_dir)}})
+        "storage": {"state_dir": str(state_dir)}, "web": {"port": 0}})
     daemon = Daemon(config)
     daemon.start()
     try:
