@@ -18,7 +18,7 @@ from pathlib import Path
 import bottle
 
 from affectra_edge.webapp.api import install_api, json_error
-from affectra_edge.webapp.auth import AuthStateError
+from affectra_edge.webapp.auth import PASSWORD_MIN_LENGTH, AuthStateError
 from affectra_edge.webapp.context import WebContext
 
 log = logging.getLogger(__name__)
@@ -101,7 +101,8 @@ def create_app(ctx: WebContext) -> Callable:
     def setup_page():
         if ctx.accounts.has_password():
             bottle.redirect("/login")
-        return render("setup", title="First run", page="setup", csrf_token=form_token())
+        return render("setup", title="First run", page="setup", csrf_token=form_token(),
+                      min_password_length=PASSWORD_MIN_LENGTH)
 
     @app.post("/setup")
     def setup():
@@ -125,7 +126,7 @@ def create_app(ctx: WebContext) -> Callable:
         if error:
             bottle.response.status = 400
             return render("setup", title="First run", page="setup", csrf_token=form_token(),
-                          error=error)
+                          min_password_length=PASSWORD_MIN_LENGTH, error=error)
         log.warning("admin password set on the first-run page from %s", client)
         start_session(ctx)
         bottle.redirect("/")

@@ -47,6 +47,6 @@
       </div>
       <button type="submit" class="btn btn-primary">Download CSV</button>
     </form>
-    <p class="muted small">Both days included, local time of the sensor.</p>
+    <p class="muted small">Both days included; days are UTC dates, as in the file names.</p>
   </section>
 </div>
