@@ -191,11 +191,16 @@ def camera_from_dict(data: dict[str, Any], where: str = "<camera>") -> CameraCon
 
     Raises :class:`ConfigError`, one line per problem, each ``<where>: <field>: <problem>``.
     """
+    return section_from_dict(CameraConfig, data, where)
+
+
+def section_from_dict(cls: type, data: dict[str, Any], where: str, prefix: str = "") -> Any:
+    """One section (a dataclass above) through the file's checks; ConfigError on problems."""
     errors: list[str] = []
-    camera = _build(CameraConfig, data, "", where, errors)
+    section = _build(cls, data, prefix, where, errors)
     if errors:
         raise ConfigError(errors)
-    return camera
+    return section
 
 
 def _build(cls: type, data: Any, prefix: str, where: str, errors: list[str]) -> Any:

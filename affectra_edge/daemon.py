@@ -15,6 +15,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+from affectra_edge import runtime_settings
 from affectra_edge.cameras.base import FrameSource
 from affectra_edge.cameras.factory import make_source
 from affectra_edge.cameras.store import CameraStore
@@ -66,6 +67,7 @@ class Daemon:
         """Start everything; raises (UnsafeStateDir, ModelError, ...) before any thread."""
         config = self.config
         ensure_state_dir(config.state_dir)
+        runtime_settings.load(config)
         self.store = SessionStore(config.sessions_dir, config.storage.retention_days)
         self.store.prune()
         self._sessions_today = len(self.store.read(start=self._today, end=self._today))
@@ -111,6 +113,17 @@ class Daemon:
         self.web.start()
         if not accounts.has_password():
             accounts.announce_setup_code()
+
+    def apply_settings(self, values: dict) -> None:
+        """Save settings changed in the web UI and apply them to what runs (validated)."""
+        runtime_settings.save(self.config, values)
+        assert self.store
+        self.store.retention_days = self.config.storage.retention_days
+        self.store.prune()
+        for pipeline in self.supervisor.pipelines:
+            pipeline.apply_session_settings(self.config.sessions)
+        self.stats.invalidate()
+        log.info("settings changed from the web UI: %s", values)
 
     def _runnable_cameras(self) -> list[CameraConfig]:
         """Every stored camera with its real URL; one whose secret cannot be read is skipped."""

@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 from affectra_edge.cameras.base import FrameSource
 from affectra_edge.cameras.worker import CameraStatus, CameraWorker
-from affectra_edge.config import CameraConfig, Config
+from affectra_edge.config import CameraConfig, Config, SessionsConfig
 from affectra_edge.records import SessionRecord
 from affectra_edge.sessions import SessionTracker, SessionUpdate
 from affectra_edge.vision.analyzer import Analyzer, FrameAnalysis
@@ -81,6 +81,13 @@ class CameraPipeline:
         if not self.worker.is_alive() and not self.worker.ended.is_set():
             return f"camera-{self.camera.id}"
         return None
+
+    def apply_session_settings(self, sessions: SessionsConfig) -> None:
+        """New timeouts for this camera's viewers, from their next frame on."""
+        self.sessions.min_dwell_s = sessions.min_dwell_s
+        self.sessions.absence_timeout_s = sessions.absence_timeout_s
+        self.sessions.min_frames = max(1, sessions.min_frames)
+        self._analyzer.tracker.max_missed_s = sessions.absence_timeout_s
 
     # -- status --------------------------------------------------------------------------
     def status(self) -> CameraStatus:

@@ -146,7 +146,24 @@ def test_4_a_camera_is_added_tested_and_removed(page, tmp_path):
     assert page.problems == []
 
 
-def test_5_clear_all_asks_first_then_empties_the_statistics(page):
+def test_5_settings_show_errors_next_to_the_field_and_save(page, daemon):
+    page.goto(page.base + "/settings")
+    page.wait_for_function("() => document.querySelector('#set-absence').value !== ''",
+                           timeout=10000)
+    page.fill("#set-absence", "9999")
+    page.click("#settings-save")
+    error = page.locator("#err-sessions-absence_timeout_s")
+    error.wait_for(state="visible", timeout=10000)
+    assert "out of bounds" in error.text_content()
+    page.fill("#set-absence", "3.5")
+    page.click("#settings-save")
+    page.wait_for_function("() => document.querySelector('#settings-result').textContent"
+                           ".trim() !== ''", timeout=10000)
+    assert daemon.config.sessions.absence_timeout_s == 3.5
+    assert page.problems == []
+
+
+def test_6_clear_all_asks_first_then_empties_the_statistics(page):
     page.goto(page.base + "/clear")
     assert page.locator("#clear-count").text_content().strip() == str(SESSIONS)
     assert page.locator("#clear-submit").is_disabled()

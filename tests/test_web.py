@@ -205,3 +205,56 @@ def test_stats_csv_and_clear(admin, daemon):
     cleared = admin.post_json("/api/clear", {"confirm": count})
     assert cleared.status == 200 and cleared.json()["removed"] == count
     assert admin.get("/api/stats").json()["sessions_total"] == 0
+
+
+def test_settings_are_validated_saved_and_applied(admin, daemon):
+    current = admin.get("/api/settings").json()
+    assert set(current) == {"sessions", "storage"}
+    for body, field in [({"sessions": {"absence_timeout_s": -3}}, "sessions.absence_timeout_s"),
+                        ({"sessions": {"min_dwell_s": "<b>1</b>"}}, "sessions.min_dwell_s"),
+                        ({"storage": {"retention_days": 10 ** 9}}, "storage.retention_days"),
+                        ({"mqtt": {"host": "evil"}}, "mqtt"),
+                        ({"storage": {"state_dir": "/tmp"}}, "storage.state_dir")]:
+        reply = admin.post_json("/api/settings", body)
+        assert reply.status == 400 and reply.json()["field"] == field, (body, reply.text)
+    assert admin.get("/api/settings").json() == current
+    changed = admin.post_json("/api/settings", {"sessions": {"absence_timeout_s": 4.5},
+                                                "storage": {"retention_days": 30}})
+    assert changed.status == 200, changed.text
+    assert changed.json()["sessions"]["absence_timeout_s"] == 4.5
+    assert daemon.store.retention_days == 30
+    assert all(p.sessions.absence_timeout_s == 4.5 for p in daemon.supervisor.pipelines)
+    saved = (daemon.config.state_dir / "settings.json").read_text()
+    assert '"retention_days": 30' in saved
+
+
+def test_static_files_cannot_escape_their_folder(admin):
+    for path in ["/static/../../etc/passwd", "/static/%2e%2e/%2e%2e/etc/passwd",
+                 "/static/..%2f..%2fsetup.cfg"]:
+        reply = admin.get(path)
+        assert reply.status in (403, 404), path
+        assert b"root:" not in reply.body
+
+
+def test_ten_open_live_views_leave_the_statistics_responsive(daemon, admin):
+    """Ten tabs polling the live image as fast as they can, while stats are asked for."""
+    import threading
+
+    stop = threading.Event()
+
+    def viewer():
+        tab = WebClient(daemon.web.port)
+        tab.cookies = dict(admin.cookies)
+        while not stop.is_set():
+            tab.get("/api/live.jpg")
+
+    tabs = [threading.Thread(target=viewer, daemon=True) for _ in range(10)]
+    for tab in tabs:
+        tab.start()
+    try:
+        for _ in range(20):
+            assert admin.get("/api/stats").status == 200  # answered, within the client timeout
+    finally:
+        stop.set()
+        for tab in tabs:
+            tab.join(15)

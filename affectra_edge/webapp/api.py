@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import logging
 import re
@@ -10,6 +9,7 @@ from datetime import date
 
 import bottle
 
+from affectra_edge import runtime_settings
 from affectra_edge.cameras.factory import make_source
 from affectra_edge.cameras.probe import probe_camera
 from affectra_edge.cameras.store import CameraStoreError
@@ -121,9 +121,16 @@ def install_api(app: bottle.Bottle, ctx: WebContext) -> None:
 
     @app.get("/api/settings")
     def settings():
-        config = ctx.config
-        return {"sessions": dataclasses.asdict(config.sessions),
-                "storage": {"retention_days": config.storage.retention_days}}
+        return runtime_settings.current(ctx.config)
+
+    @app.post("/api/settings")
+    def change_settings():
+        try:
+            values = runtime_settings.validated(ctx.config, _read_json())
+        except runtime_settings.SettingsError as exc:
+            raise json_error(400, exc.message, exc.field or None) from None
+        daemon.apply_settings(values)
+        return runtime_settings.current(ctx.config)
 
     @app.get("/api/clear")
     def clear_preview():
