@@ -68,9 +68,15 @@ def assert_security_headers(reply) -> None:
 
 
 def test_healthz_needs_no_login_and_says_how_cameras_are(daemon):
-    reply = WebClient(daemon.web.port).get("/healthz")
-    assert reply.status == 200
-    assert reply.json()["cameras"] == [{"id": "demo", "state": "online"}]
+    client = WebClient(daemon.web.port)
+    deadline = time.monotonic() + 15
+    while client.get("/healthz").json()["cameras"][0]["analysis_fps"] == 0:
+        assert time.monotonic() < deadline, "the analyzer never showed progress"
+        time.sleep(0.2)
+    reply = client.get("/healthz")
+    assert reply.status == 200 and reply.json()["status"] == "ok"
+    (camera,) = reply.json()["cameras"]
+    assert camera["id"] == "demo" and camera["state"] == "online"
     assert_security_headers(reply)
 
 

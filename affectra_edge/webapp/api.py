@@ -32,8 +32,13 @@ def install_api(app: bottle.Bottle, ctx: WebContext) -> None:
         healthy = daemon.failure is None and all(
             s.state in ("online", "disabled") for s in statuses)
         bottle.response.status = 200 if daemon.failure is None else 503
-        return {"status": "ok" if healthy else "degraded",
-                "cameras": [{"id": s.camera_id, "state": s.state} for s in statuses],
+        cameras = []
+        for s in statuses:
+            pipeline = daemon.supervisor.pipeline(s.camera_id)
+            cameras.append({"id": s.camera_id, "state": s.state,
+                            "analysis_fps": round(pipeline.analysis_fps(), 1) if pipeline
+                            else 0.0})
+        return {"status": "ok" if healthy else "degraded", "cameras": cameras,
                 "failure": daemon.failure}
 
     @app.get("/api/status")
