@@ -14,7 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from affectra_edge.config import (
-    Config, ConfigError, SessionsConfig, StorageConfig, section_from_dict,
+    Config,
+    ConfigError,
+    SessionsConfig,
+    StorageConfig,
+    section_from_dict,
 )
 from affectra_edge.security import atomic_write
 

@@ -10,16 +10,8 @@ from affectra_edge.cameras.mjpeg import MjpegSource
 from affectra_edge.cameras.worker import CameraWorker
 from affectra_edge.config import config_from_dict
 from affectra_edge.daemon import Daemon
+from tests.conftest import wait_until
 from tests.mjpeg_servers import CameraServer
-
-
-def wait_until(predicate, timeout_s: float, what: str):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def states(daemon: Daemon) -> dict[str, str]:

@@ -9,7 +9,7 @@ import time
 from affectra_edge.cameras.scene import Appearance
 from affectra_edge.config import config_from_dict
 from affectra_edge.daemon import Daemon
-from tests.conftest import write_video
+from tests.conftest import wait_until, write_video
 from tests.mjpeg_servers import CameraServer
 
 
@@ -17,14 +17,6 @@ def statuses(daemon: Daemon) -> dict:
     return {s.camera_id: s for s in daemon.supervisor.statuses()}
 
 
-def wait_until(predicate, timeout_s: float, what: str):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def test_one_camera_dies_and_the_other_two_go_on(tmp_path, state_dir):
