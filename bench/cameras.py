@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from pipeline import ROOT, RESULTS, machine, update_readme  # noqa: E402
+from pipeline import RESULTS, machine, update_readme  # noqa: E402
 
 from affectra_edge.cameras.scene import Appearance  # noqa: E402
 from affectra_edge.config import config_from_dict  # noqa: E402
