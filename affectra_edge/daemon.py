@@ -58,6 +58,7 @@ class Daemon:
         self.stats: StatsCache | None = None
         self.web = None
         self.accounts = None
+        self.web_assets: Path | None = None
         self._unsubscribe: Callable[[], None] | None = None
         self.supervisor = CameraSupervisor(self._make_pipeline)
         self._spare_analyzer: Analyzer | None = None
@@ -103,7 +104,8 @@ class Daemon:
 
         web = self.config.web
         accounts = self.accounts = Accounts(self.config.state_dir)
-        assets = Path(web.assets_dir) if web.assets_dir else default_assets_dir()
+        assets = self.web_assets = (Path(web.assets_dir) if web.assets_dir
+                                    else default_assets_dir())
         context = WebContext(self.config, self, accounts, Sessions(), LoginLimiter(), assets)
         try:
             self.web = WebServer(create_app(context), web.host, web.port, web.threads)

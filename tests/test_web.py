@@ -264,3 +264,28 @@ def test_ten_open_live_views_leave_the_statistics_responsive(daemon, admin):
         stop.set()
         for tab in tabs:
             tab.join(15)
+
+
+def test_hsts_and_secure_cookies_only_over_https(daemon):
+    """Behind a TLS-terminating proxy Waitress reports the scheme as https; the same app is
+    called here with such a request (no TLS listener is part of the product)."""
+    import io
+
+    from affectra_edge.webapp.app import create_app
+    from affectra_edge.webapp.auth import LoginLimiter, Sessions
+    from affectra_edge.webapp.context import WebContext
+
+    ctx = WebContext(daemon.config, daemon, daemon.accounts, Sessions(), LoginLimiter(),
+                     daemon.web_assets)
+    app = create_app(ctx)
+    seen = {}
+
+    def call(scheme: str) -> dict:
+        environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/login", "SERVER_NAME": "box",
+                   "SERVER_PORT": "443", "wsgi.url_scheme": scheme, "wsgi.input": io.BytesIO(),
+                   "wsgi.errors": io.StringIO(), "SERVER_PROTOCOL": "HTTP/1.1"}
+        app(environ, lambda status, headers, exc=None: seen.update(headers=headers))
+        return dict(seen["headers"])
+
+    assert "Strict-Transport-Security" in call("https")
+    assert "Strict-Transport-Security" not in call("http")

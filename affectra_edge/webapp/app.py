@@ -147,7 +147,7 @@ def create_app(ctx: WebContext) -> Callable:
 
     install_api(app, ctx)
     app.default_error_handler = lambda error: _error_page(error)
-    return with_security_headers(app, ctx.https)
+    return with_security_headers(app)
 
 
 def _page_handler(ctx: WebContext, render: Callable, page: str, title: str) -> Callable:
@@ -167,7 +167,7 @@ def current_session(ctx: WebContext):
 def start_session(ctx: WebContext) -> None:
     session = ctx.sessions.create()
     bottle.response.set_cookie(SESSION_COOKIE, session.token, path="/", httponly=True,
-                               samesite="strict", secure=ctx.https,
+                               samesite="strict", secure=served_over_https(),
                                max_age=int(ctx.sessions.ttl_s))
 
 
@@ -191,13 +191,24 @@ def _error_page(error: bottle.HTTPError) -> str:
     return f"{error.status}: {error.body or 'error'}\n"
 
 
-def with_security_headers(app: Callable, https: bool) -> Callable:
-    headers = list(SECURITY_HEADERS)
-    if https:
-        headers.append(("Strict-Transport-Security", "max-age=31536000"))
-    names = {name.lower() for name, _ in headers}
+def served_over_https() -> bool:
+    """True when this request came over HTTPS (Waitress sets the scheme, also from a
+    trusted reverse proxy's X-Forwarded-Proto)."""
+    return bottle.request.environ.get("wsgi.url_scheme") == "https"
+
+
+HSTS = ("Strict-Transport-Security", "max-age=31536000")
+
+
+def with_security_headers(app: Callable) -> Callable:
+    """Add the security headers to every response; HSTS only to responses sent over HTTPS."""
+    names = {name.lower() for name, _ in SECURITY_HEADERS} | {HSTS[0].lower()}
 
     def wsgi(environ, start_response):
+        headers = list(SECURITY_HEADERS)
+        if environ.get("wsgi.url_scheme") == "https":
+            headers.append(HSTS)
+
         def start(status, response_headers, exc_info=None):
             kept = [(n, v) for n, v in response_headers if n.lower() not in names]
             return start_response(status, kept + headers, exc_info)

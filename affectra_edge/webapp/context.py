@@ -26,7 +26,6 @@ class WebContext:
     sessions: Sessions
     limiter: LoginLimiter
     assets_dir: Path
-    https: bool = False
 
     def page_values(self, page: str) -> dict:
         if page == "live":
