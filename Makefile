@@ -26,6 +26,7 @@ bench:
 	scripts/bootstrap-venv.sh test
 	.venv/bin/python bench/pipeline.py
 	.venv/bin/python bench/cameras.py
+	.venv/bin/python bench/http.py
 
 bench-baseline:
 	scripts/bootstrap-venv.sh test

@@ -65,3 +65,6 @@ def setup_logging(level: str = "INFO", journald: bool | None = None) -> None:
     root.addHandler(handler)
     for noisy in ("PIL", "matplotlib", "urllib3"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # Waitress warns "Task queue depth is N" on every queued request under load: tens of
+    # thousands of lines a minute would flood the journal of a busy box.
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)

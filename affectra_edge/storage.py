@@ -59,6 +59,11 @@ def parse_time(text: str) -> datetime:
 def _check_ids(*values: str) -> None:
     if any(not v or _CONTROL_RE.search(v) for v in values):
         raise ValueError("ids must be non-empty text without control characters")
+    for value in values:
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate: not text a file can hold
+            raise ValueError("ids must be valid Unicode text") from None
 
 
 def _check_shares(values: Iterable[float]) -> None:

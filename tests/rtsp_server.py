@@ -31,7 +31,9 @@ def main() -> int:
     factory.set_launch(
         f'( filesrc location="{video}" ! avidemux ! jpegdec ! videoconvert ! '
         'video/x-raw,format=I420 ! jpegenc quality=85 ! rtpjpegpay name=pay0 pt=26 )')
-    factory.set_shared(True)
+    # One media per client: a shared one being torn down after our DESCRIBE pre-check could
+    # race with the next client and answer 503.
+    factory.set_shared(False)
     if len(sys.argv) > 4:
         require_basic_auth(server, factory, sys.argv[3], sys.argv[4])
     server.get_mount_points().add_factory("/live", factory)

@@ -306,7 +306,8 @@ def _shares(weights: list[float]) -> dict[str, float]:
                                                      timezone(timedelta(hours=5, minutes=30))])),
     duration_s=st.floats(0.0, 86400.0),
     frames=st.integers(0, 10**9),
-    camera_id=st.text(st.characters(min_codepoint=32, exclude_characters="\x7f"), min_size=1,
+    camera_id=st.text(st.characters(min_codepoint=32, exclude_characters="\x7f",
+                                    exclude_categories=("Cs",)), min_size=1,
                       max_size=20),
     dominant=st.sampled_from(EMOTIONS),
 )
@@ -327,3 +328,16 @@ def test_any_valid_record_round_trips(weights, ended_at, duration_s, frames, cam
     assert back.duration_s == float(f"{duration_s:.3f}")
     assert back.shares == {e: float(f"{v:.2f}") for e, v in record.shares.items()}
     assert abs(sum(back.shares.values()) - 100.0) <= 0.1
+
+
+def test_an_id_that_is_not_valid_unicode_is_refused_not_crashing(tmp_path):
+    """Hypothesis once found a lone surrogate crash the writer; the store now refuses it."""
+    import dataclasses
+
+    from affectra_edge.storage import format_row
+    from tests.test_cli import make_record
+
+    record = dataclasses.replace(make_record(datetime(2026, 1, 1, tzinfo=UTC), "happy", 2.0),
+                                 camera_id="\ud800")
+    with pytest.raises(ValueError, match="valid Unicode"):
+        format_row(record)
