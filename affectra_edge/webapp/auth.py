@@ -281,19 +281,19 @@ def set_password_interactive(state_dir: Path, stdin: TextIO, stdout: TextIO,
         else:
             first, second = stdin.readline().rstrip("\r\n"), stdin.readline().rstrip("\r\n")
     except (EOFError, KeyboardInterrupt):
-        print("no password entered; nothing changed", file=stdout)
+        stdout.write("no password entered; nothing changed\n")
         return 2
     if first != second:
-        print("the two passwords differ; nothing changed", file=stdout)
+        stdout.write("the two passwords differ; nothing changed\n")
         return 2
     accounts = Accounts(state_dir)
     try:
         accounts.set_password(first)
     except ValueError as exc:
-        print(f"{exc} Nothing changed.", file=stdout)
+        stdout.write(f"{exc} Nothing changed.\n")
         return 2
     except (UnsafeStateDir, OSError) as exc:
-        print(f"cannot write {accounts.path}: {exc}", file=stdout)
+        stdout.write(f"cannot write {accounts.path}: {exc}\n")
         return 1
-    print(f"admin password set in {accounts.path}", file=stdout)
+    stdout.write(f"admin password set in {accounts.path}\n")
     return 0
