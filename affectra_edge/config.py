@@ -7,6 +7,7 @@ out of bounds is a :class:`ConfigError` whose lines each name the key and the fi
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 import socket
 import tomllib
@@ -251,6 +252,8 @@ def _check_scalar(hint: type, value: Any, meta: Any) -> str | None:
         ok_types = (int,) if hint is int else (int, float)
         if isinstance(value, bool) or not isinstance(value, ok_types):
             return f"expected {'an integer' if hint is int else 'a number'}, got {value!r}"
+        if isinstance(value, float) and not math.isfinite(value):
+            return f"expected a finite number, got {value!r}"
         low, high = meta.get("low"), meta.get("high")
         if (low is not None and value < low) or (high is not None and value > high):
             return f"{value!r} is out of bounds ({low} to {high})"

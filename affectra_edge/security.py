@@ -221,6 +221,8 @@ def validate_camera_source(kind: str, source: str) -> str | None:
     if kind == "file":
         if not source:
             return "a file camera needs the absolute path of a video file or folder"
+        if ":" in source:  # FFmpeg would read "http:", "concat:" ... as a protocol
+            return "a file path must not contain ':'"
         return None if os.path.isabs(source) else (
             f"{source!r} is not an absolute path; give the full path, starting with /")
     if kind == "webcam":

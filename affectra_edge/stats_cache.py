@@ -7,6 +7,7 @@ recorded sessions a recompute takes a few hundred milliseconds on a Pi; a reques
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from collections.abc import Callable
@@ -27,6 +28,7 @@ class StatsCache:
         self._dirty = threading.Event()
         self._stop = threading.Event()
         self._value: dict = {}
+        self._body = b"{}"  # the statistics as JSON, without viewers_now
         self._thread = threading.Thread(target=self._run, name="stats", daemon=True)
 
     def start(self) -> None:
@@ -41,6 +43,12 @@ class StatsCache:
         value = dict(self._value)
         value["viewers_now"] = self._viewers_now()
         return value
+
+    def get_json(self) -> bytes:
+        """The same as JSON bytes; only the live viewer count is added per call."""
+        body = self._body
+        tail = b'"viewers_now": %d}' % self._viewers_now()
+        return body[:-1] + (b", " + tail if len(body) > 2 else tail)
 
     def refresh_now(self) -> dict:
         """Recompute in the caller's thread (after clearing data, say) and return it."""
@@ -63,6 +71,9 @@ class StatsCache:
     def _recompute(self) -> None:
         try:
             stats = compute_stats(self._store.read(), datetime.now(UTC))
-            self._value = stats.as_dict()
+            value = stats.as_dict()
+            value.pop("viewers_now", None)
+            self._body = json.dumps(value).encode("utf-8")
+            self._value = value
         except Exception:  # keep serving the last good value
             log.exception("statistics could not be computed; serving the previous ones")

@@ -289,3 +289,22 @@ def test_hsts_and_secure_cookies_only_over_https(daemon):
 
     assert "Strict-Transport-Security" in call("https")
     assert "Strict-Transport-Security" not in call("http")
+
+
+def test_non_numbers_and_protocol_paths_are_refused(admin, daemon):
+    for body in (b'{"sessions": {"min_dwell_s": NaN}}', b'{"sessions": {"min_dwell_s": Infinity}}'):
+        reply = admin.post_json("/api/settings", body)
+        assert reply.status == 400 and "not valid JSON" in reply.json()["error"]
+    huge = admin.post_json("/api/settings", {"sessions": {"min_dwell_s": 1e400}})
+    assert huge.status == 400
+    for source in ("/tmp/x:concat", "concat:/etc/passwd|/etc/hosts"):
+        reply = admin.post_json("/api/cameras", {"id": "f1", "kind": "file", "source": source})
+        assert reply.status == 400 and reply.json()["field"] == "source", reply.text
+    assert "f1" not in [c.id for c in daemon.cameras.list()]
+
+
+def test_big_bodies_are_refused_before_login(daemon):
+    client = WebClient(daemon.web.port)
+    reply = client.request("POST", "/login", b"x" * (2 << 20),
+                           {"Content-Type": "multipart/form-data; boundary=x"})
+    assert reply.status in (403, 413)

@@ -65,7 +65,8 @@ def install_api(app: bottle.Bottle, ctx: WebContext) -> None:
 
     @app.get("/api/stats")
     def stats():
-        return daemon.stats.get()
+        bottle.response.content_type = "application/json"
+        return daemon.stats.get_json()  # serialized once per recompute, not per request
 
     @app.get("/api/sessions.csv")
     def sessions_csv():
@@ -175,7 +176,7 @@ def _read_json() -> dict:
     if len(raw) > 65_536:
         raise json_error(413, "the request is too large")
     try:
-        data = json.loads(raw.decode("utf-8") or "{}")
+        data = json.loads(raw.decode("utf-8") or "{}", parse_constant=_no_constants)
     except UnicodeDecodeError:
         raise json_error(400, "the request is not UTF-8 text") from None
     except json.JSONDecodeError:
@@ -183,6 +184,10 @@ def _read_json() -> dict:
     if not isinstance(data, dict):
         raise json_error(400, "expected a JSON object")
     return data
+
+
+def _no_constants(name: str):
+    raise json.JSONDecodeError(f"{name} is not a number", name, 0)
 
 
 def _date_arg(name: str) -> date | None:

@@ -181,6 +181,9 @@ def form_token() -> str:
 
 def check_form_token() -> None:
     cookie = bottle.request.get_cookie(FORM_COOKIE) or ""
+    if not cookie or not bottle.request.content_type.startswith(
+            "application/x-www-form-urlencoded"):  # do not even parse anything else
+        raise bottle.HTTPError(403, "The form has expired; reload the page and try again.")
     field = bottle.request.forms.getunicode("csrf_token") or ""
     if not cookie or not hmac.compare_digest(cookie, field):
         raise bottle.HTTPError(403, "The form has expired; reload the page and try again.")

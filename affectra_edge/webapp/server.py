@@ -15,7 +15,8 @@ class WebServer:
     def __init__(self, app: Callable, host: str, port: int, threads: int = 8):
         # Short requests only (the live view polls a JPEG), so a few threads serve many tabs.
         self._server = create_server(app, host=host, port=port, threads=threads,
-                                     ident="affectra", clear_untrusted_proxy_headers=True)
+                                     ident="affectra", clear_untrusted_proxy_headers=True,
+                                     max_request_body_size=1 << 20)  # no upload is bigger
         self.port = self._server.effective_port
         self.host = host
         self._thread = threading.Thread(target=self._server.run, name="web", daemon=True)
