@@ -12,7 +12,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 
-from affectra_edge.cameras.base import FrameSource
+from affectra_edge.cameras.base import FrameSource, rate_per_s
 from affectra_edge.cameras.worker import CameraStatus, CameraWorker
 from affectra_edge.config import CameraConfig, Config, SessionsConfig
 from affectra_edge.records import SessionRecord
@@ -94,10 +94,7 @@ class CameraPipeline:
         return self.worker.status()
 
     def analysis_fps(self) -> float:
-        times = list(self._analysis_times)
-        if len(times) < 2 or times[-1] <= times[0] or time.monotonic() - times[-1] > 2:
-            return 0.0
-        return (len(times) - 1) / (times[-1] - times[0])
+        return rate_per_s(list(self._analysis_times), time.monotonic(), stale_after_s=2.0)
 
     def faces_in_view(self) -> int:
         latest = self.latest

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
+
+log = logging.getLogger(__name__)
 
 
 def as_bgr(image: object) -> np.ndarray | None:
@@ -20,6 +24,25 @@ def as_bgr(image: object) -> np.ndarray | None:
     if image.ndim == 3 and image.shape[2] == 3:
         return image
     return None
+
+
+def rate_per_s(times: Sequence[float], now: float | None = None,
+               stale_after_s: float | None = None) -> float:
+    """Events per second over monotonic ``times`` (oldest first); 0.0 with fewer than two, or
+    when the newest is older than ``stale_after_s`` at ``now``."""
+    if len(times) < 2 or times[-1] <= times[0]:
+        return 0.0
+    if stale_after_s is not None and now is not None and now - times[-1] > stale_after_s:
+        return 0.0
+    return (len(times) - 1) / (times[-1] - times[0])
+
+
+def close_quietly(source: FrameSource) -> None:
+    """Close ``source``; a failure to close must not hide the error that made us close it."""
+    try:
+        source.close()
+    except Exception:
+        log.debug("closing %s failed", source.describe(), exc_info=True)
 
 
 class SourceError(Exception):

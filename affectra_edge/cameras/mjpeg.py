@@ -26,6 +26,7 @@ from affectra_edge.cameras.base import (
     SourceError,
     SourceInfo,
     StalledError,
+    rate_per_s,
 )
 from affectra_edge.cameras.http_stream import (
     ByteReader,
@@ -169,9 +170,8 @@ class MjpegSource(FrameSource):
 
     def info(self) -> SourceInfo:
         fps = self.fps if self.mode == "capture" else 0.0
-        arrivals = self._arrivals
-        if self.mode == "stream" and len(arrivals) >= 2 and arrivals[-1] > arrivals[0]:
-            fps = round((len(arrivals) - 1) / (arrivals[-1] - arrivals[0]), 2)
+        if self.mode == "stream":
+            fps = round(rate_per_s(list(self._arrivals)), 2)
         return SourceInfo(self._size[0], self._size[1], fps)
 
     # -- stream mode ----------------------------------------------------------------------

@@ -11,7 +11,13 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
-from affectra_edge.cameras.base import FrameSource, SourceError, as_bgr
+from affectra_edge.cameras.base import (
+    FrameSource,
+    SourceError,
+    as_bgr,
+    close_quietly,
+    rate_per_s,
+)
 from affectra_edge.config import CameraConfig
 
 
@@ -71,17 +77,11 @@ def _probe(camera: CameraConfig, make_source: Callable[[CameraConfig], FrameSour
     except Exception as exc:  # an unexpected failure is still one readable answer
         return ProbeResult(False, f"unexpected error: {exc}")
     finally:
-        try:
-            source.close()
-        except Exception:
-            pass
+        close_quietly(source)
 
 
 def _measured_fps(times: list[float]) -> float:
     """Frames per second over the later half of the sampling time: the first frames often
     come in a burst from the camera's or the network's buffers."""
     middle = (times[0] + times[-1]) / 2
-    later = [t for t in times if t >= middle]
-    if len(later) < 2 or later[-1] <= later[0]:
-        return 0.0
-    return (len(later) - 1) / (later[-1] - later[0])
+    return rate_per_s([t for t in times if t >= middle])

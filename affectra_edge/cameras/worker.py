@@ -17,7 +17,14 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from affectra_edge.cameras.base import FrameSource, SourceError, StalledError, as_bgr
+from affectra_edge.cameras.base import (
+    FrameSource,
+    SourceError,
+    StalledError,
+    as_bgr,
+    close_quietly,
+    rate_per_s,
+)
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +89,7 @@ class CameraWorker:
         self.wake()
         source = self._source
         if source is not None and source.interruptible:
-            _close_quietly(source)
+            close_quietly(source)
 
     def is_alive(self) -> bool:
         return self._thread.is_alive()
@@ -93,11 +100,7 @@ class CameraWorker:
 
     def status(self) -> CameraStatus:
         with self._cond:
-            arrivals = list(self._arrivals)
-            fps = 0.0
-            fresh = arrivals and time.monotonic() - arrivals[-1] < 2.0
-            if fresh and len(arrivals) >= 2 and arrivals[-1] > arrivals[0]:
-                fps = (len(arrivals) - 1) / (arrivals[-1] - arrivals[0])
+            fps = rate_per_s(list(self._arrivals), time.monotonic(), stale_after_s=2.0)
             skipped = self._source.skipped if self._source is not None else 0
             return CameraStatus(self.camera_id, self._state, self._description,
                                 self._last_error, self._received, self._dropped,
@@ -148,7 +151,7 @@ class CameraWorker:
                 log.exception("camera %s failed unexpectedly", self.camera_id)
             finally:
                 if source is not None:
-                    _close_quietly(source)
+                    close_quietly(source)
                     with self._cond:  # keep its skipped frames in the running total
                         self._invalid += source.skipped
                         self._source = None
@@ -214,10 +217,3 @@ def _describe_array(value: object) -> str:
     if isinstance(value, np.ndarray):
         return f"shape {value.shape}, {value.dtype}"
     return type(value).__name__
-
-
-def _close_quietly(source: FrameSource) -> None:
-    try:
-        source.close()
-    except Exception:  # closing a broken source must not hide the original error
-        log.debug("closing %s failed", source.describe(), exc_info=True)
