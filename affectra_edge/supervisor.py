@@ -105,14 +105,13 @@ class CameraSupervisor:
     def stop_all(self) -> None:
         """Stop every pipeline and close: no later apply() starts anything."""
         with self._lock:
-            self._closed = True
+            self._closed = True  # from now on _start() adds nothing
             pipelines = list(self._pipelines.values())
             self._pipelines.clear()
-        with self._apply_lock:  # an apply under way has finished its starts by now
+        # Let an apply() under way finish stopping what it took out, so every open
+        # session has reached the writer when we return.
+        with self._apply_lock:
             pass
-        with self._lock:
-            pipelines += [p for p in self._pipelines.values() if p not in pipelines]
-            self._pipelines.clear()
         self._stop(pipelines)
 
     def _stop(self, pipelines: list[CameraPipeline]) -> None:
