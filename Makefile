@@ -6,7 +6,8 @@ CONFIG ?= $(wildcard $(STATE_DIR)/affectra.toml)
 # Debian packages the tests need (installed when missing): GStreamer's RTSP server
 # (tests/rtsp_server.py) runs with Debian's own python3; the firmware logic is compiled with gcc;
 # the UI is tested in Debian's chromium, driven by Playwright (no browser download).
-TEST_DEBS ?= build-essential chromium python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base \
+# MQTT is tested against Debian's mosquitto (tests/mqtt_broker.py).
+TEST_DEBS ?= build-essential chromium mosquitto python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base \
 	gstreamer1.0-plugins-good
 
 run:

@@ -96,18 +96,43 @@ class StorageConfig:
     retention_days: int = field(default=365, metadata=_bounds(1, 36_500))
 
 
+# MQTT topic levels we accept for the base topic and discovery prefix: no wildcards, no
+# empty level, no leading or trailing slash.
+_TOPIC_PATTERN = re.compile(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$")
+# A host name or an IP address (v4, or v6 without brackets); no scheme, no port.
+_HOST_PATTERN = re.compile(r"^$|^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$|^[0-9A-Fa-f:.]+$")
+
+
 @dataclass
 class MqttConfig:
-    enabled: bool = False
-    host: str = ""
+    # MQTT runs when it is enabled and a broker host is set; with no host it is off.
+    enabled: bool = True
+    host: str = field(default="", metadata={
+        "pattern": _HOST_PATTERN,
+        "pattern_hint": "must be a host name or IP address only (no mqtt://, no :port)"})
     port: int = field(default=1883, metadata=_bounds(1, 65535))
     tls: bool = False
-    ca_file: str = ""
-    username: str = ""
-    base_topic: str = "affectra"
-    discovery_prefix: str = "homeassistant"
+    ca_file: str = ""  # with tls: the CA that signed the broker's certificate; empty: system CAs
+    client_cert: str = ""  # with tls: an optional client certificate (PEM) ...
+    client_key: str = ""  # ... and its key (PEM)
+    username: str = ""  # the password is set on the settings page and kept encrypted
+    base_topic: str = field(default="affectra", metadata={
+        "pattern": _TOPIC_PATTERN,
+        "pattern_hint": "must be topic levels of A-Z, a-z, 0-9, _ . - separated by /"})
+    discovery: bool = True  # Home Assistant device discovery
+    discovery_prefix: str = field(default="homeassistant", metadata={
+        "pattern": _TOPIC_PATTERN,
+        "pattern_hint": "must be topic levels of A-Z, a-z, 0-9, _ . - separated by /"})
     keepalive_s: int = field(default=60, metadata=_bounds(5, 3600))
     summary_interval_s: float = field(default=60.0, metadata=_bounds(5, 86_400))
+    reconnect_max_s: float = field(default=60.0, metadata=_bounds(1, 3600))
+    # Ended sessions kept for the broker while it cannot be reached (oldest dropped first);
+    # the CSV files keep every session regardless.
+    max_pending_sessions: int = field(default=1000, metadata=_bounds(1, 1_000_000))
+
+    @property
+    def active(self) -> bool:
+        return self.enabled and bool(self.host)
 
 
 @dataclass
@@ -265,7 +290,9 @@ def _check_scalar(hint: type, value: Any, meta: Any) -> str | None:
             return f"{value!r} is not one of {', '.join(choices)}"
         pattern = meta.get("pattern")
         if pattern and not pattern.match(value):
-            return f"{value!r} must be 1-48 characters of a-z, 0-9, _ and -, starting with a letter or digit"
+            hint = meta.get("pattern_hint", "must be 1-48 characters of a-z, 0-9, _ and -, "
+                                            "starting with a letter or digit")
+            return f"{value!r} {hint}"
     return None
 
 
@@ -288,7 +315,19 @@ def _check_cross_fields(config: Config, where: str, errors: list[str]) -> None:
         problem = validate_camera_source(cam.kind, cam.source)
         if problem:
             errors.append(f"{where}: cameras.sources[{i}].source: {problem}")
-    if config.mqtt.enabled and not config.mqtt.host:
-        errors.append(f"{where}: mqtt.host: MQTT is enabled but no host is set")
+    errors.extend(f"{where}: {problem}" for problem in mqtt_problems(config.mqtt))
     if not config.storage.state_dir:
         errors.append(f"{where}: storage.state_dir: must not be empty")
+
+
+def mqtt_problems(mqtt: MqttConfig) -> list[str]:
+    """Checks across the MQTT fields, each ``mqtt.<field>: <problem>``."""
+    problems = []
+    for name in ("ca_file", "client_cert", "client_key"):
+        if getattr(mqtt, name) and not mqtt.tls:
+            problems.append(f"mqtt.{name}: is only used with TLS; set mqtt.tls = true")
+    if bool(mqtt.client_cert) != bool(mqtt.client_key):
+        missing = "client_key" if mqtt.client_cert else "client_cert"
+        problems.append(f"mqtt.{missing}: a client certificate needs both client_cert and "
+                        f"client_key")
+    return problems

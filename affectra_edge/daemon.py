@@ -15,12 +15,14 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from affectra_edge import runtime_settings
+from affectra_edge import __version__, runtime_settings
 from affectra_edge.cameras.base import FrameSource
 from affectra_edge.cameras.factory import make_source
 from affectra_edge.cameras.store import CameraStore
 from affectra_edge.config import CameraConfig, Config
 from affectra_edge.logs import under_systemd
+from affectra_edge.mqtt.outbox import Outbox
+from affectra_edge.mqtt.payloads import session_payload
 from affectra_edge.pipeline import CameraPipeline
 from affectra_edge.records import SessionRecord
 from affectra_edge.security import SecretBox, SecretError, ensure_state_dir
@@ -62,28 +64,34 @@ class Daemon:
         self._unsubscribe: Callable[[], None] | None = None
         self.supervisor = CameraSupervisor(self._make_pipeline)
         self._spare_analyzer: Analyzer | None = None
+        self.mqtt = None  # the MqttPublisher while MQTT is on
+        self.mqtt_password: str | None = None
+        self.mqtt_outbox = Outbox(config.mqtt.max_pending_sessions)  # survives reconnects
+        self._mqtt_lock = threading.Lock()
 
     # -- start -------------------------------------------------------------------------
     def start(self) -> None:
         """Start everything; raises (UnsafeStateDir, ModelError, ...) before any thread."""
         config = self.config
         ensure_state_dir(config.state_dir)
-        runtime_settings.load(config)
+        self.secrets = SecretBox(config.state_dir)
+        self.mqtt_password = runtime_settings.load(config, self.secrets)
         self.store = SessionStore(config.sessions_dir, config.storage.retention_days)
         self.store.prune()
         self._sessions_today = len(self.store.read(start=self._today, end=self._today))
         # Load the models now, so a broken one fails the start with a clear message.
         self._spare_analyzer = self._analyzer_factory()
-        self.stats = StatsCache(self.store, self.viewers_now)
+        self.stats = StatsCache(self.store, self.viewers_now, on_change=self._stats_changed)
         self.stats.start()
-        self.writer = SessionWriter(self.store, on_written=lambda _r: self.stats.invalidate())
+        self.writer = SessionWriter(self.store, on_written=self._session_written)
         self.writer.start()
-        self.cameras = CameraStore(config.state_dir, SecretBox(config.state_dir),
+        self.cameras = CameraStore(config.state_dir, self.secrets,
                                    fixed=config.cameras.sources,
                                    default_selected=config.cameras.active)
         cameras = self._runnable_cameras()
         self.supervisor.apply(cameras)
         self._unsubscribe = self.cameras.subscribe(self._cameras_changed)
+        self._start_mqtt()
         if config.web.enabled:
             self._start_web()
         enabled = ", ".join(f"{c.id} ({c.kind})" for c in cameras if c.enabled) or "none"
@@ -116,16 +124,76 @@ class Daemon:
         if not accounts.has_password():
             accounts.announce_setup_code()
 
+    # -- MQTT ----------------------------------------------------------------------------
+    def _start_mqtt(self) -> None:
+        from affectra_edge.mqtt.publisher import MqttPublisher, Sources
+
+        mqtt = self.config.mqtt
+        if not mqtt.active:
+            log.info("MQTT: off (%s)", "no broker host set" if mqtt.enabled else "disabled")
+            return
+        assert self.stats
+        sources = Sources(stats=self.stats.get, viewers_now=self.viewers_now,
+                          camera_states=lambda: {s.camera_id: s.state
+                                                 for s in self.supervisor.statuses()})
+        self.mqtt = MqttPublisher(mqtt, self.config.device, self.mqtt_password, sources,
+                                  __version__, self.mqtt_outbox)
+        self.mqtt.start()
+
+    def _restart_mqtt(self) -> None:
+        """Reconnect with new settings (off the caller's thread); pending sessions carry over."""
+        with self._mqtt_lock:
+            old, self.mqtt = self.mqtt, None
+            if old is not None:
+                old.stop()
+            if not self.stop_event.is_set():
+                self._start_mqtt()
+
+    def mqtt_status(self) -> dict:
+        publisher = self.mqtt
+        if publisher is not None:
+            return publisher.status()
+        mqtt = self.config.mqtt
+        state = "off" if not mqtt.active else "connecting"
+        return {"state": state, "last_error": None,
+                "pending_sessions": len(self.mqtt_outbox) if mqtt.active else 0}
+
+    def _session_written(self, record: SessionRecord) -> None:
+        """A session's CSV row is on disk: update the statistics and tell the broker."""
+        assert self.stats
+        self.stats.invalidate()
+        publisher = self.mqtt
+        if publisher is not None:
+            publisher.session_ended(record)
+        elif self.config.mqtt.active:  # reconnecting with new settings: queue it meanwhile
+            self.mqtt_outbox.add(record.session_id, session_payload(record))
+
+    def _stats_changed(self) -> None:
+        publisher = self.mqtt
+        if publisher is not None:
+            publisher.state_changed()
+
+    # -- settings --------------------------------------------------------------------------
     def apply_settings(self, values: dict) -> None:
         """Save settings changed in the web UI and apply them to what runs (validated)."""
-        runtime_settings.save(self.config, values)
+        values = {section: dict(names) for section, names in values.items()}
+        new_password = values["mqtt"].pop(runtime_settings.PASSWORD, None)
+        before = runtime_settings.current(self.config)["mqtt"]
+        if new_password is not None:
+            self.mqtt_password = new_password or None
+        if not values["mqtt"]["username"]:
+            self.mqtt_password = None
+        runtime_settings.save(self.config, values, self.secrets, self.mqtt_password)
+        if values["mqtt"] != before or new_password is not None:
+            self.mqtt_outbox.max_pending = self.config.mqtt.max_pending_sessions
+            threading.Thread(target=self._restart_mqtt, name="apply-mqtt", daemon=True).start()
         assert self.store
         self.store.retention_days = self.config.storage.retention_days
         self.store.prune()
         for pipeline in self.supervisor.pipelines:
             pipeline.apply_session_settings(self.config.sessions)
         self.stats.invalidate()
-        log.info("settings changed from the web UI: %s", values)
+        log.info("settings changed from the web UI: %s", values)  # no password in values
 
     def _runnable_cameras(self) -> list[CameraConfig]:
         """Every stored camera with its real URL; one whose secret cannot be read is skipped."""
@@ -181,6 +249,9 @@ class Daemon:
             dead = dead or "session-writer"
         if self.web and not self.web.is_alive():
             dead = dead or "web"
+        publisher = self.mqtt
+        if publisher is not None and not publisher.is_alive() and not self._mqtt_lock.locked():
+            dead = dead or "mqtt"
         if dead and not self.stop_event.is_set():
             self.failure = f"the {dead} thread ended unexpectedly"
             log.error("%s; stopping", self.failure)
@@ -205,10 +276,19 @@ class Daemon:
                 text += f" ({status.last_error})"
             parts.append(text)
         cameras = "; ".join(parts) or "no camera"
-        return (f"cameras: {cameras} | {self.viewers_now()} viewer(s); "
+        line = (f"cameras: {cameras} | {self.viewers_now()} viewer(s); "
                 f"{self._sessions_today} session(s) today")
+        if self.config.mqtt.active:
+            line += f" | MQTT {self.mqtt_status()['state']}"
+        return line
 
     # -- stop ------------------------------------------------------------------------------
+    def _stop_mqtt(self) -> None:
+        with self._mqtt_lock:
+            publisher, self.mqtt = self.mqtt, None
+        if publisher is not None:
+            publisher.stop()
+
     def shutdown(self, writer_timeout_s: float = 10.0) -> None:
         """Stop in order, each step isolated from the others: the camera pipelines (each
         analyzer writes its open sessions as it ends; a camera stuck in its driver is left
@@ -220,6 +300,7 @@ class Daemon:
         steps = [("web server", lambda: self.web and self.web.close()),
                  ("camera pipelines", self.supervisor.stop_all),
                  ("session writer", lambda: self.writer and self.writer.close(writer_timeout_s)),
+                 ("MQTT publisher", self._stop_mqtt),
                  ("statistics", lambda: self.stats and self.stats.stop())]
         for name, step in steps:
             try:

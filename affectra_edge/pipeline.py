@@ -43,6 +43,7 @@ class CameraPipeline:
         self._live_period_s = 1.0 / config.web.live_fps
         self._last_live = 0.0
         self._analysis_times: deque[float] = deque(maxlen=30)
+        self.frames_analysed = 0
         self._failures = 0
         self._last_analysed = 0.0
         self.thread = threading.Thread(target=self._run, name=f"analyzer-{camera.id}",
@@ -134,6 +135,7 @@ class CameraPipeline:
             self._last_live = frame.monotonic
             self.live_jpeg = encode_jpeg(annotate(frame.image, analysis.faces))
         self._analysis_times.append(time.monotonic())
+        self.frames_analysed += 1
         self._report(self.sessions.observe(analysis.observations(), frame.monotonic,
                                            frame.timestamp))
 

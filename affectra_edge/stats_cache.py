@@ -21,8 +21,9 @@ log = logging.getLogger(__name__)
 
 class StatsCache:
     def __init__(self, store: SessionStore, viewers_now: Callable[[], int],
-                 refresh_s: float = 60.0):
+                 refresh_s: float = 60.0, on_change: Callable[[], None] = lambda: None):
         self._store = store
+        self._on_change = on_change  # called after each recompute (the MQTT summary)
         self._viewers_now = viewers_now
         self._refresh_s = refresh_s
         self._dirty = threading.Event()
@@ -77,3 +78,5 @@ class StatsCache:
             self._value = value
         except Exception:  # keep serving the last good value
             log.exception("statistics could not be computed; serving the previous ones")
+            return
+        self._on_change()

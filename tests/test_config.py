@@ -17,7 +17,7 @@ def test_defaults_need_no_file():
     assert isinstance(config, Config)
     assert config.cameras.active == "demo"
     assert config.camera("demo").kind == "demo"
-    assert config.mqtt.enabled is False
+    assert config.mqtt.host == "" and config.mqtt.active is False  # off until a host is set
 
 
 def test_a_full_file_loads_typed_values(tmp_path):
@@ -50,7 +50,12 @@ retention_days = 30
     ("[sessions]\nabsence_timeout_s = -1\n", "sessions.absence_timeout_s: -1 is out of bounds"),
     ("[web]\nport = \"80\"\n", "web.port: expected an integer"),
     ("[vision]\ndetector = \"yolo\"\n", "vision.detector: 'yolo' is not one of"),
-    ("[mqtt]\nenabled = true\n", "mqtt.host: MQTT is enabled but no host is set"),
+    ("[mqtt]\nhost = \"mqtt://broker:1883\"\n", "mqtt.host: 'mqtt://broker:1883' must be a host"),
+    ("[mqtt]\nbase_topic = \"a/#\"\n", "mqtt.base_topic: 'a/#' must be topic levels"),
+    ("[mqtt]\nbase_topic = \"/a\"\n", "mqtt.base_topic: '/a' must be topic levels"),
+    ("[mqtt]\nca_file = \"/ca.pem\"\n", "mqtt.ca_file: is only used with TLS"),
+    ("[mqtt]\ntls = true\nclient_cert = \"/c.pem\"\n", "mqtt.client_key: a client certificate"),
+    ("[mqtt]\npassword = \"x\"\n", "mqtt.password: unknown key"),
     ("[cameras]\nactive = \"nope\"\n", "cameras.active: 'nope' is not the id"),
     ("[[cameras.sources]]\nid = \"Bad Id\"\n", "cameras.sources[0].id: 'Bad Id' must be"),
     ("[[cameras.sources]]\nkind = \"file\"\n", "cameras.sources[0].source: a file camera needs"),

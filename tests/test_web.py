@@ -215,11 +215,15 @@ def test_stats_csv_and_clear(admin, daemon):
 
 def test_settings_are_validated_saved_and_applied(admin, daemon):
     current = admin.get("/api/settings").json()
-    assert set(current) == {"sessions", "storage"}
+    assert set(current) == {"sessions", "storage", "mqtt"}
     for body, field in [({"sessions": {"absence_timeout_s": -3}}, "sessions.absence_timeout_s"),
                         ({"sessions": {"min_dwell_s": "<b>1</b>"}}, "sessions.min_dwell_s"),
                         ({"storage": {"retention_days": 10 ** 9}}, "storage.retention_days"),
-                        ({"mqtt": {"host": "evil"}}, "mqtt"),
+                        ({"mqtt": {"host": "mqtt://evil:1883"}}, "mqtt.host"),
+                        ({"mqtt": {"password": "no user"}}, "mqtt.password"),
+                        ({"mqtt": {"port": 0}}, "mqtt.port"),
+                        ({"mqtt": {"state_dir": "/tmp"}}, "mqtt.state_dir"),
+                        ({"device": {"id": "x"}}, "device"),
                         ({"storage": {"state_dir": "/tmp"}}, "storage.state_dir")]:
         reply = admin.post_json("/api/settings", body)
         assert reply.status == 400 and reply.json()["field"] == field, (body, reply.text)

@@ -50,7 +50,8 @@ def install_api(app: bottle.Bottle, ctx: WebContext) -> None:
                             "faces": pipeline.faces_in_view() if pipeline else 0})
         return {"device": {"id": ctx.config.device.id, "name": ctx.config.device.name},
                 "selected": daemon.cameras.selected, "viewers_now": daemon.viewers_now(),
-                "sessions_today": daemon.sessions_today, "cameras": cameras}
+                "sessions_today": daemon.sessions_today, "cameras": cameras,
+                "mqtt": daemon.mqtt_status()}
 
     @app.get("/api/live.jpg")
     def live():
@@ -125,9 +126,14 @@ def install_api(app: bottle.Bottle, ctx: WebContext) -> None:
         log.info("camera %s: %s from the web UI", camera_id, action)
         return {"ok": True}
 
+    def settings_now() -> dict:
+        values = runtime_settings.current(ctx.config)
+        values["mqtt"]["password_set"] = daemon.mqtt_password is not None
+        return values
+
     @app.get("/api/settings")
     def settings():
-        return runtime_settings.current(ctx.config)
+        return settings_now()
 
     @app.post("/api/settings")
     def change_settings():
@@ -136,7 +142,11 @@ def install_api(app: bottle.Bottle, ctx: WebContext) -> None:
         except runtime_settings.SettingsError as exc:
             raise json_error(400, exc.message, exc.field or None) from None
         daemon.apply_settings(values)
-        return runtime_settings.current(ctx.config)
+        return settings_now()
+
+    @app.get("/api/mqtt")
+    def mqtt_status():
+        return daemon.mqtt_status()
 
     @app.get("/api/clear")
     def clear_preview():

@@ -721,24 +721,65 @@
 
   /* ---------- Settings ---------- */
 
+  var MQTT_BADGE = {
+    connected: 'online',
+    connecting: 'starting',
+    disconnected: 'offline',
+    refused: 'offline',
+    error: 'offline',
+    off: 'disabled',
+    stopped: 'disabled'
+  };
+
   function initSettings() {
     var form = $('settings-form');
     var result = $('settings-result');
     var save = $('settings-save');
     var inputs = Array.prototype.slice.call(form.querySelectorAll('input[data-section]'));
+    var passwordInput = $('set-mqtt-password');
 
     function fill(d) {
       if (!d) return;
       inputs.forEach(function (input) {
         var section = d[input.dataset.section];
+        if (input.dataset.secret) {
+          input.value = '';
+          return;
+        }
         if (section && Object.prototype.hasOwnProperty.call(section, input.name)) {
           var v = section[input.name];
-          input.value = v === null || v === undefined ? '' : String(v);
+          if (input.type === 'checkbox') input.checked = v === true;
+          else input.value = v === null || v === undefined ? '' : String(v);
         }
       });
+      var kept = d.mqtt && d.mqtt.password_set === true;
+      passwordInput.placeholder = kept ? '(unchanged)' : '';
+      $('mqtt-password-hint').textContent = kept
+        ? 'A password is stored (encrypted). Type a new one to replace it; clear the user name to remove it.'
+        : 'Stored encrypted on the device.';
+    }
+
+    function showMqtt(st) {
+      if (!st) return;
+      var badge = $('mqtt-state');
+      badge.className = 'badge state-' + (MQTT_BADGE[st.state] || 'unknown');
+      badge.textContent = st.state === 'off' ? 'off' : String(st.state || 'unknown');
+      var error = $('mqtt-error');
+      if (st.last_error && st.state !== 'connected') show(error, st.last_error, 'error');
+      else hide(error);
+      var counts = [];
+      if (st.broker) counts.push(st.broker);
+      if (typeof st.sent_sessions === 'number') counts.push(fmtInt(st.sent_sessions) + ' session(s) sent');
+      if (st.pending_sessions) counts.push(fmtInt(st.pending_sessions) + ' waiting for the broker');
+      if (st.dropped_sessions) counts.push(fmtInt(st.dropped_sessions) + ' dropped from the queue (still in the CSV files)');
+      if (typeof st.retry_in_s === 'number') counts.push('next try in ' + st.retry_in_s + ' s');
+      $('mqtt-counts').textContent = counts.join(' · ');
     }
 
     api('GET', '/api/settings').then(fill, function (err) { showError(form, err); });
+    poll(function () {
+      return api('GET', '/api/mqtt').then(showMqtt, function () { /* shown on save */ });
+    }, 3000);
 
     form.addEventListener('submit', function (ev) {
       ev.preventDefault();
@@ -748,16 +789,25 @@
       inputs.forEach(function (input) {
         var section = input.dataset.section;
         body[section] = body[section] || {};
+        if (input.type === 'checkbox') {
+          body[section][input.name] = input.checked;
+          return;
+        }
         var raw = input.value.trim();
+        if (input.dataset.secret) {
+          if (input.value !== '') body[section][input.name] = input.value;
+          return;
+        }
         var num = Number(raw);
-        // Send numbers as numbers; anything else as typed, so the server names the problem.
-        body[section][input.name] = raw !== '' && isFinite(num) ? num : raw;
+        // Numbers as numbers (anything else as typed, so the server names the problem).
+        body[section][input.name] = input.type === 'number' && raw !== '' && isFinite(num) ? num : raw;
       });
       save.disabled = true;
       api('POST', '/api/settings', body).then(
         function (d) {
           if (d && (d.sessions || d.storage)) fill(d);
           result.textContent = 'Saved.';
+          setTimeout(function () { api('GET', '/api/mqtt').then(showMqtt, function () {}); }, 1500);
         },
         function (err) { showError(form, err); }
       ).then(function () { save.disabled = false; });

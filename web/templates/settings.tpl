@@ -38,34 +38,87 @@
       </div>
     </div>
   </section>
-  <section class="card">
-    <h2>MQTT / Home Assistant <span class="badge state-disabled">coming</span></h2>
-    <p class="muted small">Coming in a later version: these fields cannot be changed from the web UI yet.</p>
-    <fieldset disabled class="form-grid">
+  <section class="card" id="mqtt-card">
+    <h2>MQTT / Home Assistant <span class="badge state-unknown" id="mqtt-state">…</span></h2>
+    <p class="muted small">Publishes live state and every ended session to an MQTT broker; Home Assistant finds the sensor by itself (MQTT discovery). Off until a broker host is set.</p>
+    <p class="alert alert-error" id="mqtt-error" role="status" hidden></p>
+    <p class="muted small" id="mqtt-counts"></p>
+    <div class="form-grid">
+      <div class="field field-check">
+        <label><input type="checkbox" id="set-mqtt-enabled" data-section="mqtt" name="enabled"> Publish over MQTT</label>
+        <p class="field-error" id="err-mqtt-enabled" hidden></p>
+      </div>
       <div class="field">
         <label for="set-mqtt-host">Broker host</label>
-        <input type="text" id="set-mqtt-host" name="mqtt_host" placeholder="homeassistant.local">
+        <input type="text" id="set-mqtt-host" data-section="mqtt" name="host" placeholder="homeassistant.local" autocomplete="off" spellcheck="false">
+        <p class="hint">Host name or IP address only.</p>
+        <p class="field-error" id="err-mqtt-host" hidden></p>
       </div>
       <div class="field">
         <label for="set-mqtt-port">Port</label>
-        <input type="number" id="set-mqtt-port" name="mqtt_port" placeholder="1883">
+        <input type="number" id="set-mqtt-port" data-section="mqtt" name="port" min="1" max="65535" step="1" required>
+        <p class="hint">1883, or 8883 with TLS.</p>
+        <p class="field-error" id="err-mqtt-port" hidden></p>
       </div>
       <div class="field">
-        <label for="set-mqtt-user">User name</label>
-        <input type="text" id="set-mqtt-user" name="mqtt_username" autocomplete="off">
+        <label for="set-mqtt-username">User name</label>
+        <input type="text" id="set-mqtt-username" data-section="mqtt" name="username" autocomplete="off" spellcheck="false">
+        <p class="field-error" id="err-mqtt-username" hidden></p>
       </div>
       <div class="field">
         <label for="set-mqtt-password">Password</label>
-        <input type="password" id="set-mqtt-password" name="mqtt_password" autocomplete="new-password">
+        <input type="password" id="set-mqtt-password" data-section="mqtt" name="password" autocomplete="new-password" data-secret="1">
+        <p class="hint"><span id="mqtt-password-hint">Stored encrypted on the device.</span></p>
+        <p class="field-error" id="err-mqtt-password" hidden></p>
+      </div>
+      <div class="field field-check">
+        <label><input type="checkbox" id="set-mqtt-tls" data-section="mqtt" name="tls"> Use TLS</label>
+        <p class="field-error" id="err-mqtt-tls" hidden></p>
+      </div>
+      <div class="field">
+        <label for="set-mqtt-ca">CA certificate file</label>
+        <input type="text" id="set-mqtt-ca" data-section="mqtt" name="ca_file" placeholder="/etc/affectra/ca.pem" spellcheck="false">
+        <p class="hint">With TLS: the CA that signed the broker's certificate; empty: the system's CAs.</p>
+        <p class="field-error" id="err-mqtt-ca_file" hidden></p>
+      </div>
+      <div class="field">
+        <label for="set-mqtt-cert">Client certificate file</label>
+        <input type="text" id="set-mqtt-cert" data-section="mqtt" name="client_cert" spellcheck="false">
+        <p class="hint">Optional, with its key.</p>
+        <p class="field-error" id="err-mqtt-client_cert" hidden></p>
+      </div>
+      <div class="field">
+        <label for="set-mqtt-key">Client key file</label>
+        <input type="text" id="set-mqtt-key" data-section="mqtt" name="client_key" spellcheck="false">
+        <p class="field-error" id="err-mqtt-client_key" hidden></p>
       </div>
       <div class="field">
         <label for="set-mqtt-topic">Base topic</label>
-        <input type="text" id="set-mqtt-topic" name="mqtt_base_topic" placeholder="affectra">
+        <input type="text" id="set-mqtt-topic" data-section="mqtt" name="base_topic" placeholder="affectra" spellcheck="false">
+        <p class="hint">Topics are <code>&lt;base&gt;/&lt;device id&gt;/…</code>.</p>
+        <p class="field-error" id="err-mqtt-base_topic" hidden></p>
       </div>
       <div class="field field-check">
-        <label><input type="checkbox" name="mqtt_tls"> Use TLS</label>
+        <label><input type="checkbox" id="set-mqtt-discovery" data-section="mqtt" name="discovery"> Home Assistant discovery</label>
+        <p class="field-error" id="err-mqtt-discovery" hidden></p>
       </div>
-    </fieldset>
+      <div class="field">
+        <label for="set-mqtt-prefix">Discovery prefix</label>
+        <input type="text" id="set-mqtt-prefix" data-section="mqtt" name="discovery_prefix" placeholder="homeassistant" spellcheck="false">
+        <p class="field-error" id="err-mqtt-discovery_prefix" hidden></p>
+      </div>
+      <div class="field">
+        <label for="set-mqtt-keepalive">Keepalive (s)</label>
+        <input type="number" id="set-mqtt-keepalive" data-section="mqtt" name="keepalive_s" min="5" max="3600" step="1" required>
+        <p class="field-error" id="err-mqtt-keepalive_s" hidden></p>
+      </div>
+      <div class="field">
+        <label for="set-mqtt-summary">Summary every (s)</label>
+        <input type="number" id="set-mqtt-summary" data-section="mqtt" name="summary_interval_s" min="5" max="86400" step="1" required>
+        <p class="hint">The state summary is also sent after every session.</p>
+        <p class="field-error" id="err-mqtt-summary_interval_s" hidden></p>
+      </div>
+    </div>
   </section>
   <div class="actions">
     <button type="submit" class="btn btn-primary" id="settings-save">Save</button>
