@@ -27,7 +27,8 @@ bench:
 	scripts/bootstrap-venv.sh test
 	.venv/bin/python bench/pipeline.py
 	.venv/bin/python bench/cameras.py
-	.venv/bin/python bench/http.py
+	.venv/bin/python bench/web_load.py
+	.venv/bin/python bench/mqtt.py
 
 bench-baseline:
 	scripts/bootstrap-venv.sh test

@@ -31,7 +31,7 @@ class CameraPipeline:
         self.stop_event = threading.Event()
         self._analyzer = analyzer
         self._on_session_end = on_session_end
-        self._min_period_s = 1.0 / config.vision.max_fps
+        self._gate = RateGate(config.vision.max_fps)
         self.sessions = SessionTracker(
             camera.id, config.sessions.min_dwell_s, config.sessions.absence_timeout_s,
             config.vision.min_face_px, config.sessions.min_frames)
@@ -45,7 +45,6 @@ class CameraPipeline:
         self._analysis_times: deque[float] = deque(maxlen=30)
         self.frames_analysed = 0
         self._failures = 0
-        self._last_analysed = 0.0
         self.thread = threading.Thread(target=self._run, name=f"analyzer-{camera.id}",
                                        daemon=True)
 
@@ -126,9 +125,8 @@ class CameraPipeline:
         if frame is None:  # no frame: time still passes for absent viewers
             self._report(self.sessions.observe([], time.monotonic(), time.time()))
             return
-        if frame.monotonic - self._last_analysed < self._min_period_s:
+        if not self._gate.admit(frame.monotonic):
             return
-        self._last_analysed = frame.monotonic
         analysis = self._analyzer.analyze(frame.image, frame.monotonic)
         self.latest = analysis
         if frame.monotonic - self._last_live >= self._live_period_s:
@@ -147,3 +145,24 @@ class CameraPipeline:
                      self.camera.id, record.session_id[:8], record.duration_s,
                      record.dominant_emotion, record.shares[record.dominant_emotion])
             self._on_session_end(record)
+
+
+class RateGate:
+    """Admits at most ``max_per_s`` events per second on average, by schedule.
+
+    Each admitted event moves the next due time one period on from the previous due time
+    (not from the event), and an event up to a quarter period early is admitted: a camera
+    that delivers exactly ``max_per_s`` with jitter loses no frame, and a faster one is
+    thinned to the rate. Falling behind earns no burst beyond that quarter period.
+    """
+
+    def __init__(self, max_per_s: float):
+        self.period = 1.0 / max_per_s
+        self._tolerance = self.period / 4
+        self._due = float("-inf")
+
+    def admit(self, when: float) -> bool:
+        if when < self._due - self._tolerance:
+            return False
+        self._due = max(self._due, when - self._tolerance) + self.period
+        return True

@@ -163,6 +163,43 @@ def test_5_settings_show_errors_next_to_the_field_and_save(page, daemon):
     assert page.problems == []
 
 
+def test_5b_mqtt_settings_connect_and_show_the_state(page, daemon, tmp_path):
+    from tests.mqtt_broker import Broker, Recorder
+
+    broker = Broker(tmp_path / "broker").start()
+    try:
+        page.goto(page.base + "/settings")
+        page.wait_for_function("() => document.querySelector('#mqtt-state').textContent"
+                               " === 'off'", timeout=10000)
+        page.fill("#set-mqtt-host", "mqtt://127.0.0.1")
+        page.click("#settings-save")
+        error = page.locator("#err-mqtt-host")
+        error.wait_for(state="visible", timeout=10000)
+        assert "host name or IP address only" in error.text_content()
+        page.fill("#set-mqtt-host", "127.0.0.1")
+        page.fill("#set-mqtt-port", str(broker.port))
+        page.fill("#set-mqtt-username", "sensor")
+        page.fill("#set-mqtt-password", "mqtt password 123")
+        recorder = Recorder(broker)
+        page.click("#settings-save")
+        page.wait_for_function("() => document.querySelector('#mqtt-state').textContent"
+                               " === 'connected'", timeout=20000)
+        assert page.input_value("#set-mqtt-password") == ""  # never sent back to the page
+        assert page.get_attribute("#set-mqtt-password", "placeholder") == "(unchanged)"
+        assert "session(s) sent" in page.text_content("#mqtt-counts")
+        device = daemon.config.device.id
+        recorder.wait_for(f"affectra/{device}/availability", lambda m: m.payload == b"online")
+        page.screenshot(path=str(ROOT / "docs" / "settings-mqtt.png"), full_page=True)
+        recorder.close()
+        page.fill("#set-mqtt-host", "")  # MQTT off again for the tests that follow
+        page.click("#settings-save")
+        page.wait_for_function("() => document.querySelector('#mqtt-state').textContent"
+                               " === 'off'", timeout=20000)
+    finally:
+        broker.stop()
+    assert page.problems == []
+
+
 def test_6_clear_all_asks_first_then_empties_the_statistics(page):
     page.goto(page.base + "/clear")
     assert page.locator("#clear-count").text_content().strip() == str(SESSIONS)

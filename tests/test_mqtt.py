@@ -129,6 +129,11 @@ def test_retained_state_discovery_and_session_events_match_the_csv(tmp_path, vid
         assert published[session_id] == csv_row_as_event(record)
     assert [json.loads(e.payload)["session_id"] for e in events][:2] == \
         [json.loads(m.payload)["session_id"] for m in live.on("affectra/hall/session")][:2]
+    # Only numbers and words leave the box: no message carries an image.
+    for message in live.messages + late.messages:
+        assert not message.payload.startswith((b"\xff\xd8\xff", b"\x89PNG", b"BM")), \
+            message.topic
+        assert len(message.payload) < 8192, message.topic
     live.close()
     late.close()
 

@@ -3,15 +3,19 @@
 Topic ``<discovery_prefix>/device/affectra_<device_id>/config``; payload with ``dev`` (the
 device), ``o`` (origin: this software) and ``cmps`` (one entry per entity), as documented at
 https://www.home-assistant.io/integrations/mqtt/#device-discovery-payload . Availability is
-shared at the top level, so every entity follows our ``availability`` topic. Every
-``unique_id`` and ``default_entity_id`` carries the device id, so several boxes on one broker
-never collide. A camera that was removed stays in ``cmps`` as ``{"p": "sensor"}`` only, which
-tells Home Assistant to delete that entity.
+shared at the top level (Home Assistant copies it into every component), so every entity
+follows our ``availability`` topic; ``qos`` is repeated per component because Home Assistant
+only copies it down since 2026.5 (core PR #170195). Every ``unique_id`` and
+``default_entity_id`` carries the device id, so several boxes on one broker never collide.
+
+A removed camera's entity is deleted the documented way: the payload is sent once with that
+component reduced to ``{"p": "sensor"}``, then again without it.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from affectra_edge.emotions import EMOTIONS
@@ -33,7 +37,8 @@ def device_config(topics: Topics, device, cameras: list[str], removed_cameras: l
 
     def add(key: str, platform: str, name: str, **options: Any) -> None:
         components[key] = {"p": platform, "name": name, "unique_id": f"{prefix}_{key}",
-                           "default_entity_id": f"{platform}.{prefix}_{key}", **options}
+                           "default_entity_id": f"{platform}.{entity_object_id(prefix, key)}",
+                           "qos": 1, **options}
 
     def summary(key: str, name: str, template: str, **options: Any) -> None:
         add(key, "sensor", name, state_topic=topics.state,
@@ -74,3 +79,9 @@ def device_config(topics: Topics, device, cameras: list[str], removed_cameras: l
         "payload_not_available": OFFLINE,
         "qos": 1,
     }
+
+
+def entity_object_id(*parts: str) -> str:
+    """An entity id's object part: Home Assistant allows only a-z, 0-9 and single ``_``."""
+    text = re.sub(r"[^a-z0-9]+", "_", "_".join(parts).lower())
+    return text.strip("_") or "affectra"

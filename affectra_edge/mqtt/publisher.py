@@ -143,14 +143,19 @@ class MqttPublisher:
     def _run(self) -> None:
         failures = 0
         while not self._stop.is_set():
-            client, refused = self._connect()
-            if client is not None:
-                started = time.monotonic()
-                self._serve(client)
-                if time.monotonic() - started >= GOOD_CONNECTION_S:
-                    failures = 0
-                if self._stop.is_set():
-                    break
+            started, refused = time.monotonic(), False
+            try:
+                client, refused = self._connect()
+                if client is not None:
+                    self._serve(client)
+            except Exception:  # a bug or a broker paho cannot handle: never end the thread
+                log.exception("MQTT: unexpected error; reconnecting")
+                self.outbox.connection_lost()
+                self._set_status("disconnected", "unexpected error (see the log)")
+            if self._stop.is_set():
+                break
+            if time.monotonic() - started >= GOOD_CONNECTION_S:
+                failures = 0
             failures += 1
             cap = self.config.reconnect_max_s
             delay = cap if refused else min(cap, 2 ** min(failures - 1, 12))
@@ -218,6 +223,11 @@ class MqttPublisher:
         if config.username:
             client.username_pw_set(config.username, self._password)
         if config.tls:
+            for what, path in (("CA file", config.ca_file), ("client certificate",
+                               config.client_cert), ("client key", config.client_key)):
+                if path and not os.access(path, os.R_OK):
+                    reason = "no such file" if not os.path.exists(path) else "not readable"
+                    return f"TLS: the {what} {path} cannot be read ({reason})"
             try:
                 client.tls_set(ca_certs=config.ca_file or None,
                                certfile=config.client_cert or None,
@@ -340,10 +350,12 @@ class MqttPublisher:
         self._published.pop(topic, None)
 
     def _flush(self, client: paho.Client) -> None:
+        removing = False
         if self._discovery_due and self.config.discovery:
             payload = discovery.device_payload(self.topics, self.device, sorted(self._cameras),
                                                sorted(self._removed_cameras), self._version)
             self._set_retained(self.topics.discovery, payload)
+            removing = bool(self._removed_cameras)
         self._discovery_due = False
         first = (self.topics.availability, self.topics.discovery)  # entities before states
         ordered = sorted(self._retained.items(), key=lambda item: item[0] not in first)
@@ -353,6 +365,9 @@ class MqttPublisher:
                 self._published[topic] = payload
                 if payload == b"":
                     del self._retained[topic]
+        if removing:  # sent with the removed cameras as {"p": ...}; now once more without
+            self._removed_cameras = set()
+            self._discovery_due = True
         for session_id, payload in self.outbox.next_unsent(MAX_IN_FLIGHT):
             info = client.publish(self.topics.session, payload, qos=1)
             if info.rc != MQTTErrorCode.MQTT_ERR_SUCCESS:

@@ -10,7 +10,7 @@ around request and full body read. Meanwhile the daemon's analysis fps is sample
 pipeline keeps running. Runs: stats alone, live alone, both at once (half the clients each),
 and one client on stats alone for the service time without queueing.
 
-    .venv/bin/python bench/http.py [--duration 15] [--clients 50] [--web-threads 8]
+    .venv/bin/python bench/web_load.py [--duration 15] [--clients 50] [--web-threads 8]
 
 Writes bench/results/http.json and the http table in bench/README.md.
 """
