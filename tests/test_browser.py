@@ -150,17 +150,23 @@ def test_5_settings_show_errors_next_to_the_field_and_save(page, daemon):
     page.goto(page.base + "/settings")
     page.wait_for_function("() => document.querySelector('#set-absence').value !== ''",
                            timeout=10000)
-    page.fill("#set-absence", "9999")
-    page.click("#settings-save")
-    error = page.locator("#err-sessions-absence_timeout_s")
-    error.wait_for(state="visible", timeout=10000)
-    assert "out of bounds" in error.text_content()
+    assert "out of bounds" in save_expecting_error(page, "#set-absence", "9999",
+                                                  "#err-sessions-absence_timeout_s")
     page.fill("#set-absence", "3.5")
     page.click("#settings-save")
     page.wait_for_function("() => document.querySelector('#settings-result').textContent"
                            ".trim() !== ''", timeout=10000)
     assert daemon.config.sessions.absence_timeout_s == 3.5
     assert page.problems == []
+
+
+def save_expecting_error(page, field: str, value: str, error_slot: str) -> str:
+    """Type ``value`` into ``field``, save, and return the error shown next to the field."""
+    page.fill(field, value)
+    page.click("#settings-save")
+    error = page.locator(error_slot)
+    error.wait_for(state="visible", timeout=10000)
+    return error.text_content()
 
 
 def test_5b_mqtt_settings_connect_and_show_the_state(page, daemon, tmp_path):
@@ -171,11 +177,8 @@ def test_5b_mqtt_settings_connect_and_show_the_state(page, daemon, tmp_path):
         page.goto(page.base + "/settings")
         page.wait_for_function("() => document.querySelector('#mqtt-state').textContent"
                                " === 'off'", timeout=10000)
-        page.fill("#set-mqtt-host", "mqtt://127.0.0.1")
-        page.click("#settings-save")
-        error = page.locator("#err-mqtt-host")
-        error.wait_for(state="visible", timeout=10000)
-        assert "host name or IP address only" in error.text_content()
+        assert "host name or IP address only" in save_expecting_error(
+            page, "#set-mqtt-host", "mqtt://127.0.0.1", "#err-mqtt-host")
         page.fill("#set-mqtt-host", "127.0.0.1")
         page.fill("#set-mqtt-port", str(broker.port))
         page.fill("#set-mqtt-username", "sensor")

@@ -11,7 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from affectra_edge.config import CameraConfig, DeviceConfig, MqttConfig, config_from_dict
+from affectra_edge.config import (
+    CameraConfig,
+    DeviceConfig,
+    MqttConfig,
+    config_from_dict,
+)
 from affectra_edge.daemon import Daemon
 from affectra_edge.emotions import EMOTIONS
 from affectra_edge.mqtt.outbox import Outbox
@@ -70,36 +75,38 @@ def no_sources() -> Sources:
     return Sources(stats=dict, viewers_now=lambda: 0, camera_states=dict)
 
 
+def first_error(config: MqttConfig, before_wait=lambda publisher: None) -> dict:
+    """Run a publisher until it reports an error; its status then (it is stopped after)."""
+    publisher = MqttPublisher(config, DeviceConfig(id="unit"), None, no_sources(), "test")
+    publisher.start()
+    try:
+        before_wait(publisher)
+        return wait_until(lambda: (s := publisher.status())["last_error"] and s, 15,
+                          "the publisher to report an error")
+    finally:
+        publisher.stop()
+        assert not publisher.is_alive()
+
+
 def test_without_a_broker_sessions_queue_up_and_nothing_waits():
     port = free_port()  # nothing listens here
     config = MqttConfig(host="127.0.0.1", port=port, reconnect_max_s=1,
                         max_pending_sessions=50)
-    publisher = MqttPublisher(config, DeviceConfig(id="lonely"), None, no_sources(), "test")
-    publisher.start()
-    try:
-        for i in range(500):  # far more than the queue holds; returns at once every time
+
+    def flood(publisher):  # far more than the queue holds; returns at once every time
+        for i in range(500):
             publisher.session_ended(make_record(i))
-        status = wait_until(lambda: (s := publisher.status())["last_error"] and s, 10,
-                            "the publisher to report the refused connection")
-        assert "connection refused" in status["last_error"]
-        assert status["state"] in ("disconnected", "connecting")
-        assert status["pending_sessions"] == 50 and status["dropped_sessions"] == 450
-    finally:
-        publisher.stop()
-    assert not publisher.is_alive()
+
+    status = first_error(config, flood)
+    assert f"connection refused by 127.0.0.1:{port}" in status["last_error"]
+    assert status["state"] in ("disconnected", "connecting")
+    assert status["pending_sessions"] == 50 and status["dropped_sessions"] == 450
 
 
 def test_tls_problems_are_named(tmp_path):
     config = MqttConfig(host="127.0.0.1", port=free_port(), tls=True,
                         ca_file=str(tmp_path / "missing-ca.pem"))
-    publisher = MqttPublisher(config, DeviceConfig(id="tls"), None, no_sources(), "test")
-    publisher.start()
-    try:
-        status = wait_until(lambda: (s := publisher.status())["last_error"] and s, 10,
-                            "the publisher to report the missing CA file")
-        assert "missing-ca.pem" in status["last_error"]
-    finally:
-        publisher.stop()
+    assert "missing-ca.pem" in first_error(config)["last_error"]
 
 
 @pytest.fixture
@@ -190,18 +197,12 @@ def test_settings_page_connects_keeps_the_password_encrypted_and_shows_errors(tm
         daemon.shutdown()
 
 
-def test_a_host_that_does_not_resolve_is_named(tmp_path):
-    config = MqttConfig(host="no-such-broker.invalid", port=1883)
-    publisher = MqttPublisher(config, DeviceConfig(id="dns"), None, no_sources(), "test")
-    publisher.start()
-    try:
-        status = wait_until(lambda: (s := publisher.status())["last_error"] and s, 15,
-                            "the publisher to report the unknown host")
-        assert "no-such-broker.invalid" in status["last_error"]
-    finally:
-        publisher.stop()
+def test_a_host_that_does_not_resolve_is_named():
     with pytest.raises(OSError):
         socket.getaddrinfo("no-such-broker.invalid", 1883)
+    status = first_error(MqttConfig(host="no-such-broker.invalid", port=1883))
+    assert "cannot resolve the broker's host name 'no-such-broker.invalid'" in \
+        status["last_error"]
 
 
 def test_a_broker_certificate_from_another_ca_is_refused_with_a_reason(tmp_path):
@@ -209,14 +210,10 @@ def test_a_broker_certificate_from_another_ca_is_refused_with_a_reason(tmp_path)
 
     broker = Broker(tmp_path / "broker", tls=make_tls_files(tmp_path / "tls")).start()
     other_ca = make_tls_files(tmp_path / "other").ca
-    config = MqttConfig(host="127.0.0.1", port=broker.port, tls=True, ca_file=str(other_ca))
-    publisher = MqttPublisher(config, DeviceConfig(id="tls"), None, no_sources(), "test")
-    publisher.start()
     try:
-        status = wait_until(lambda: (s := publisher.status())["last_error"] and s, 15,
-                            "the publisher to report the untrusted certificate")
-        assert "TLS: the broker's certificate was not accepted" in status["last_error"]
-        assert status["state"] != "connected"
+        status = first_error(MqttConfig(host="127.0.0.1", port=broker.port, tls=True,
+                                        ca_file=str(other_ca)))
     finally:
-        publisher.stop()
         broker.stop()
+    assert "TLS: the broker's certificate was not accepted" in status["last_error"]
+    assert status["state"] != "connected"
