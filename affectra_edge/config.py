@@ -23,8 +23,15 @@ _ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,47}$")
 
 
 def _default_device_id() -> str:
-    host = re.sub(r"[^a-z0-9_-]", "-", socket.gethostname().lower()).strip("-")
-    return (host or "edge")[:48]
+    """The host name plus six hex digits of /etc/machine-id: boxes made from one image all
+    say "raspberrypi", and on one MQTT broker they must not share topics and ids."""
+    host = re.sub(r"[^a-z0-9_-]+", "-", socket.gethostname().lower()).strip("-_")[:41]
+    try:
+        machine = Path("/etc/machine-id").read_text("ascii").strip().lower()
+    except (OSError, UnicodeError):
+        machine = ""
+    suffix = machine[:6] if re.fullmatch(r"[0-9a-f]{32}", machine) else ""
+    return "-".join(part for part in (host or "edge", suffix) if part)[:48]
 
 
 def _bounds(low: float | None = None, high: float | None = None, **extra: Any) -> dict:
@@ -99,6 +106,9 @@ class StorageConfig:
 # MQTT topic levels we accept for the base topic and discovery prefix: no wildcards, no
 # empty level, no leading or trailing slash.
 _TOPIC_PATTERN = re.compile(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$")
+# An absolute path without control characters, or nothing.
+_PEM_PATH = {"pattern": re.compile(r"^$|^/[^\x00-\x1f\x7f]{0,4095}$"),
+             "pattern_hint": "must be an absolute path (starting with /), or empty"}
 # A host name or an IP address (v4, or v6 without brackets); no scheme, no port.
 _HOST_PATTERN = re.compile(r"^$|^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$|^[0-9A-Fa-f:.]+$")
 
@@ -112,10 +122,14 @@ class MqttConfig:
         "pattern_hint": "must be a host name or IP address only (no mqtt://, no :port)"})
     port: int = field(default=1883, metadata=_bounds(1, 65535))
     tls: bool = False
-    ca_file: str = ""  # with tls: the CA that signed the broker's certificate; empty: system CAs
-    client_cert: str = ""  # with tls: an optional client certificate (PEM) ...
-    client_key: str = ""  # ... and its key (PEM)
-    username: str = ""  # the password is set on the settings page and kept encrypted
+    # With tls: the CA that signed the broker's certificate (PEM; empty: the system's CAs) ...
+    ca_file: str = field(default="", metadata=_PEM_PATH)
+    client_cert: str = field(default="", metadata=_PEM_PATH)  # ... an optional client cert
+    client_key: str = field(default="", metadata=_PEM_PATH)  # ... and its key (unencrypted)
+    # The password is set on the settings page and kept encrypted.
+    username: str = field(default="", metadata={
+        "pattern": re.compile(r"^[^\x00-\x1f\x7f]{0,256}$"),
+        "pattern_hint": "must be at most 256 characters, without control characters"})
     base_topic: str = field(default="affectra", metadata={
         "pattern": _TOPIC_PATTERN,
         "pattern_hint": "must be topic levels of A-Z, a-z, 0-9, _ . - separated by /"})

@@ -8,6 +8,7 @@ time.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
@@ -67,6 +68,7 @@ class Daemon:
         self.mqtt = None  # the MqttPublisher while MQTT is on
         self.mqtt_password: str | None = None
         self.mqtt_outbox = Outbox(config.mqtt.max_pending_sessions)  # survives reconnects
+        self._mqtt_removed_cameras: set[str] = set()
         self._mqtt_lock = threading.Lock()
 
     # -- start -------------------------------------------------------------------------
@@ -125,7 +127,7 @@ class Daemon:
             accounts.announce_setup_code()
 
     # -- MQTT ----------------------------------------------------------------------------
-    def _start_mqtt(self) -> None:
+    def _start_mqtt(self, clear_discovery: bool = False) -> None:
         from affectra_edge.mqtt.publisher import MqttPublisher, Sources
 
         mqtt = self.config.mqtt
@@ -135,19 +137,25 @@ class Daemon:
         assert self.stats
         sources = Sources(stats=self.stats.get, viewers_now=self.viewers_now,
                           camera_states=lambda: {s.camera_id: s.state
-                                                 for s in self.supervisor.statuses()})
-        self.mqtt = MqttPublisher(mqtt, self.config.device, self.mqtt_password, sources,
-                                  __version__, self.mqtt_outbox)
+                                                 for s in self.supervisor.statuses()},
+                          removed_cameras=self._mqtt_removed_cameras)
+        # A copy: settings edited later must not reach this publisher while it stops.
+        self.mqtt = MqttPublisher(dataclasses.replace(mqtt), self.config.device,
+                                  self.mqtt_password, sources, __version__, self.mqtt_outbox,
+                                  clear_discovery=clear_discovery)
         self.mqtt.start()
 
-    def _restart_mqtt(self) -> None:
+    def _restart_mqtt(self, clear_discovery: bool) -> None:
         """Reconnect with new settings (off the caller's thread); pending sessions carry over."""
         with self._mqtt_lock:
             old, self.mqtt = self.mqtt, None
-            if old is not None:
-                old.stop()
+            # Wait out a connection attempt (DNS, TCP, TLS): two clients with one client id
+            # would keep pushing each other off the broker.
+            if old is not None and not old.stop(timeout_s=20.0):
+                log.error("MQTT: the old connection did not end; not reconnecting")
+                return
             if not self.stop_event.is_set():
-                self._start_mqtt()
+                self._start_mqtt(clear_discovery)
 
     def mqtt_status(self) -> dict:
         publisher = self.mqtt
@@ -185,8 +193,9 @@ class Daemon:
             self.mqtt_password = None
         runtime_settings.save(self.config, values, self.secrets, self.mqtt_password)
         if values["mqtt"] != before or new_password is not None:
-            self.mqtt_outbox.max_pending = self.config.mqtt.max_pending_sessions
-            threading.Thread(target=self._restart_mqtt, name="apply-mqtt", daemon=True).start()
+            cleared = before["discovery"] and not values["mqtt"]["discovery"]
+            threading.Thread(target=self._restart_mqtt, args=(cleared,), name="apply-mqtt",
+                             daemon=True).start()
         assert self.store
         self.store.retention_days = self.config.storage.retention_days
         self.store.prune()

@@ -69,7 +69,9 @@ class SessionTracker:
     @property
     def viewers_now(self) -> int:
         """Sessions that have started and not yet ended."""
-        return sum(1 for v in self._viewers.values() if v.session_id)
+        # A copy: the web UI and the MQTT publisher ask from other threads while the
+        # analyzer changes the dict.
+        return sum(1 for v in list(self._viewers.values()) if v.session_id)
 
     def observe(self, observations: Iterable[Observation], when: float,
                 wall: float | None = None) -> SessionUpdate:

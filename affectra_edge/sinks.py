@@ -66,7 +66,7 @@ class SessionWriter:
             try:
                 self._store.append(record)
                 self.written += 1
-                self._on_written(record)
+                self._tell(record)
                 return
             except ValueError as exc:  # a record the store refuses; retrying cannot help
                 log.error("session %s cannot be stored and is dropped: %s",
@@ -82,6 +82,14 @@ class SessionWriter:
                           record.session_id, exc, self._retry_s)
             # Once closing, the disk gets one more try.
             last_try = self._closing.wait(self._retry_s)
+
+    def _tell(self, record: SessionRecord) -> None:
+        """Run the after-write hook (statistics, MQTT); its failure is not the disk's."""
+        try:
+            self._on_written(record)
+        except Exception:
+            log.exception("after writing session %s: the follow-up failed; the row is on disk",
+                          record.session_id)
 
     def close(self, timeout_s: float) -> bool:
         """Write what is queued, then end the thread; False if that took too long."""

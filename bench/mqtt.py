@@ -8,8 +8,9 @@ subscriber in this process (same clock):
   then published (QoS 1). We time from hand-over to the subscriber's receipt.
 * fps: the camera (a 30 fps video of viewers coming and going) is analysed frame by frame;
   analysed fps and the daemon's CPU use are measured in alternating windows with the broker
-  up and stopped (the publisher then keeps retrying and queueing), while sessions keep
-  ending (5 per second, on top of the video's own).
+  up, stopped (connections refused: the publisher retries and queues) and frozen with
+  SIGSTOP (it holds the connection and answers nothing, like a hung box), while sessions
+  keep ending (5 per second, on top of the video's own).
 
     .venv/bin/python bench/mqtt.py [--sessions 300] [--window 8] [--rounds 3]
 
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import statistics
 import sys
 import tempfile
@@ -136,14 +138,19 @@ def main() -> int:
             latency = measure_latency(daemon, recorder, "affectra/bench/session", args.sessions)
             recorder.close()
             feed = SessionFeed(daemon, 5.0).start()
-            up, down = [], []
+            up, down, frozen = [], [], []
             for _ in range(args.rounds):
                 up.append(analysed_fps(daemon, args.window))
-                broker.stop()
+                broker.stop()  # connections are refused at once
                 time.sleep(1.0)
                 down.append(analysed_fps(daemon, args.window))
                 broker.start()
                 time.sleep(3.0)  # reconnect (backoff at most 2 s)
+                broker.process.send_signal(signal.SIGSTOP)  # accepts, answers nothing
+                time.sleep(1.0)
+                frozen.append(analysed_fps(daemon, args.window))
+                broker.process.send_signal(signal.SIGCONT)
+                time.sleep(3.0)
             feed.stop()
             mqtt_state = daemon.mqtt_status()
         finally:
@@ -153,9 +160,13 @@ def main() -> int:
            "broker_down": [round(v[0], 2) for v in down],
            "median_up": round(statistics.median(v[0] for v in up), 2),
            "median_down": round(statistics.median(v[0] for v in down), 2),
+           "broker_frozen": [round(v[0], 2) for v in frozen],
+           "median_frozen": round(statistics.median(v[0] for v in frozen), 2),
            "cores_up": round(statistics.median(v[1] for v in up), 3),
-           "cores_down": round(statistics.median(v[1] for v in down), 3)}
+           "cores_down": round(statistics.median(v[1] for v in down), 3),
+           "cores_frozen": round(statistics.median(v[1] for v in frozen), 3)}
     fps["down_vs_up"] = round(fps["median_down"] / fps["median_up"], 3)
+    fps["frozen_vs_up"] = round(fps["median_frozen"] / fps["median_up"], 3)
     result = {"benchmark": "mqtt", "date": datetime.now(UTC).isoformat(timespec="seconds"),
               "machine": machine(), "latency": latency, "fps": fps,
               "window_s": args.window, "rounds": args.rounds,
@@ -170,9 +181,11 @@ def main() -> int:
         f"| sessions timed | {latency['received']} of {latency['sessions']} |",
         f"| analysed fps, broker up (median of {args.rounds}) | {fps['median_up']:.1f} |",
         f"| analysed fps, broker stopped (median of {args.rounds}) | {fps['median_down']:.1f} |",
-        f"| stopped / up | {fps['down_vs_up']:.3f} |",
-        f"| CPU cores, broker up / stopped (medians) | {fps['cores_up']:.3f} / "
-        f"{fps['cores_down']:.3f} |",
+        f"| analysed fps, broker frozen (median of {args.rounds}) | "
+        f"{fps['median_frozen']:.1f} |",
+        f"| stopped / up, frozen / up | {fps['down_vs_up']:.3f}, {fps['frozen_vs_up']:.3f} |",
+        f"| CPU cores, broker up / stopped / frozen (medians) | {fps['cores_up']:.3f} / "
+        f"{fps['cores_down']:.3f} / {fps['cores_frozen']:.3f} |",
         "",
         "Session end -> subscriber includes the CSV write with fsync and a QoS 1 publish through "
         f"Mosquitto on loopback; 20 sessions/s. fps: {args.window:g} s windows alternating, "

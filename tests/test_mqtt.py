@@ -89,11 +89,11 @@ def csv_row_as_event(record) -> dict:
 
 
 def test_retained_state_discovery_and_session_events_match_the_csv(tmp_path, video, broker):
+    live = Recorder(broker, "affectra/hall/session")  # subscribed before the daemon starts
     daemon, state = start_daemon(tmp_path, write_config(tmp_path, video, broker))
     try:
         daemon.wait_for("MQTT: connected", timeout_s=60)
-        live = Recorder(broker, "affectra/hall/session")
-        events = live.wait_for("affectra/hall/session", count=2, timeout_s=30)
+        live.wait_for("affectra/hall/session", count=2, timeout_s=30)
         # A subscriber arriving now gets the retained topics at once.
         late = Recorder(broker)
         for topic in ["affectra/hall/availability", "affectra/hall/state",
@@ -104,7 +104,7 @@ def test_retained_state_discovery_and_session_events_match_the_csv(tmp_path, vid
         assert late.on("affectra/hall/availability")[0].payload == b"online"
         assert late.on("affectra/hall/camera/door/status")[0].payload == b"online"
         assert late.on("affectra/hall/viewer")[0].payload in (b"ON", b"OFF")
-        assert late.on("affectra/hall/session") == []  # events are not retained
+        assert not any(m.retain for m in late.on("affectra/hall/session"))  # not retained
         # The summary follows each session end (once the statistics are recomputed).
         summary = late.json("affectra/hall/state",
                             predicate=lambda m: json.loads(m.payload)["sessions_total"] >= 2)
@@ -127,8 +127,6 @@ def test_retained_state_discovery_and_session_events_match_the_csv(tmp_path, vid
     assert set(published) == set(records) and len(records) >= 2
     for session_id, record in records.items():
         assert published[session_id] == csv_row_as_event(record)
-    assert [json.loads(e.payload)["session_id"] for e in events][:2] == \
-        [json.loads(m.payload)["session_id"] for m in live.on("affectra/hall/session")][:2]
     # Only numbers and words leave the box: no message carries an image.
     for message in live.messages + late.messages:
         assert not message.payload.startswith((b"\xff\xd8\xff", b"\x89PNG", b"BM")), \
@@ -241,22 +239,23 @@ def test_user_password_and_tls(tmp_path, video):
 
 def test_a_wrong_password_is_one_clear_error_not_a_reconnect_storm(tmp_path, video):
     broker = Broker(tmp_path / "broker", users={"sensor": PASSWORD}).start()
-    config = write_config(tmp_path, video, broker, username="sensor", reconnect_max_s=30)
+    config = write_config(tmp_path, video, broker, username="sensor", reconnect_max_s=2)
     state = tmp_path / "state"
     state.mkdir(mode=0o750)
     write_password(state, config, "wrong password")
     daemon = DaemonProcess(config, state)
     try:
         daemon.wait_for("MQTT refused", timeout_s=60)  # in the status line
-        time.sleep(5)
+        time.sleep(7)  # a few retries, each at the cap (2 s here, 60 s by default)
         assert daemon.process.poll() is None
     finally:
         assert daemon.terminate() == 0
         broker.stop()
     errors = [line for line in daemon.lines if "refused the connection" in line]
-    assert len(errors) == 1, daemon.lines
+    assert len(errors) == 1, daemon.lines  # logged once, however often it is retried
     assert "not authori" in errors[0] and "check the user name and password" in errors[0]
-    assert broker.refused_logins() == 1, broker.log()
+    # Retried at the cap (1.4-2 s apart): 7 s allow 3 to 6 logins, a storm would be hundreds.
+    assert 3 <= broker.refused_logins() <= 7, broker.log()
     assert "wrong password" not in "\n".join(daemon.lines)
 
 

@@ -5,12 +5,15 @@ removal and the settings page's MQTT fields (with a real Mosquitto where a broke
 from __future__ import annotations
 
 import json
+import signal
 import socket
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from affectra_edge.cameras.scene import Appearance
 from affectra_edge.config import (
     CameraConfig,
     DeviceConfig,
@@ -24,7 +27,7 @@ from affectra_edge.mqtt.payloads import session_payload
 from affectra_edge.mqtt.publisher import MqttPublisher, Sources
 from affectra_edge.records import SessionRecord
 from affectra_edge.storage import COLUMNS, format_row
-from tests.conftest import wait_until
+from tests.conftest import wait_until, write_video
 from tests.mqtt_broker import Broker, Recorder, free_port
 from tests.webclient import WebClient
 
@@ -151,10 +154,11 @@ def test_removing_a_camera_removes_its_entity_and_status(tmp_path, broker):
     late = Recorder(broker)
     late.wait_for("affectra/lobby/camera/main/status")
     assert late.on("affectra/lobby/camera/side/status") == []
-    # After the removal the retained discovery no longer names the camera at all.
+    # The retained discovery keeps the removal, so a Home Assistant that was offline at the
+    # time still deletes the entity when it comes back.
     retained = json.loads(late.wait_for(topic)[-1].payload)
-    assert "camera_side_status" not in retained["cmps"] and "camera_main_status" in \
-        retained["cmps"]
+    assert retained["cmps"]["camera_side_status"] == {"p": "sensor"}
+    assert "camera_main_status" in retained["cmps"]
     late.close()
 
 
@@ -217,3 +221,82 @@ def test_a_broker_certificate_from_another_ca_is_refused_with_a_reason(tmp_path)
         broker.stop()
     assert "TLS: the broker's certificate was not accepted" in status["last_error"]
     assert status["state"] != "connected"
+
+
+def test_sessions_queued_for_a_wrong_broker_arrive_once_the_settings_are_fixed(tmp_path,
+                                                                              broker):
+    daemon = in_process_daemon(tmp_path, {"host": "127.0.0.1", "port": free_port(),
+                                          "reconnect_max_s": 1},
+                               [{"id": "main", "kind": "demo"}])
+    recorder = Recorder(broker, "affectra/lobby/#")
+    try:
+        admin = logged_in(daemon)
+        wait_until(lambda: "connection refused" in (admin.get("/api/mqtt").json()
+                                                    ["last_error"] or ""), 15,
+                   "the refused connection in the MQTT status")
+        records = [make_record(100 + i) for i in range(5)]
+        for record in records:  # as the session tracker hands them over
+            daemon._session_ended(record)
+        wait_until(lambda: admin.get("/api/mqtt").json()["pending_sessions"] == 5, 15,
+                   "five sessions waiting for the broker")
+        reply = admin.post_json("/api/settings", {"mqtt": {"port": broker.port,
+                                                           "discovery": False}})
+        assert reply.status == 200, reply.text
+        wanted = {r.session_id for r in records}
+        wait_until(lambda: wanted <= {json.loads(m.payload)["session_id"]
+                                      for m in recorder.on("affectra/lobby/session")}, 20,
+                   "the queued sessions to reach the right broker")
+        assert admin.get("/api/mqtt").json()["pending_sessions"] == 0
+    finally:
+        daemon.shutdown()
+        recorder.close()
+
+
+def test_turning_discovery_off_removes_the_device_from_home_assistant(tmp_path, broker):
+    daemon = in_process_daemon(tmp_path, {"host": "127.0.0.1", "port": broker.port},
+                               [{"id": "main", "kind": "demo"}])
+    topic = "homeassistant/device/affectra_lobby/config"
+    recorder = Recorder(broker, topic)
+    try:
+        recorder.wait_for(topic, lambda m: m.payload.startswith(b"{"))
+        admin = logged_in(daemon)
+        assert admin.post_json("/api/settings", {"mqtt": {"discovery": False}}).status == 200
+        recorder.wait_for(topic, lambda m: m.payload == b"")  # clears the retained config
+    finally:
+        daemon.shutdown()
+        recorder.close()
+    late = Recorder(broker, topic)
+    time.sleep(1.0)  # a retained config would arrive at once
+    assert late.on(topic) == []
+    late.close()
+
+
+def test_a_frozen_broker_stalls_neither_the_camera_nor_the_csv(tmp_path, broker):
+    """SIGSTOP: the broker keeps the TCP connection but answers nothing, like a hung box."""
+    video = write_video(tmp_path / "viewer.avi", [Appearance(0.3, 2.3, 0.5, 0.5, 150)], 4.0,
+                        fps=10)
+    daemon = in_process_daemon(
+        tmp_path, {"host": "127.0.0.1", "port": broker.port},
+        [{"id": "main", "kind": "file", "source": str(video), "loop": True}])
+    daemon.config.sessions.min_dwell_s, daemon.config.sessions.absence_timeout_s = 1.0, 0.8
+    for pipeline in daemon.supervisor.pipelines:
+        pipeline.apply_session_settings(daemon.config.sessions)
+    recorder = Recorder(broker, "affectra/lobby/session")
+    try:
+        recorder.wait_for("affectra/lobby/session", timeout_s=30)
+        pipeline = daemon.supervisor.pipeline("main")
+        frames, written = pipeline.frames_analysed, daemon.writer.written
+        broker.process.send_signal(signal.SIGSTOP)
+        try:
+            wait_until(lambda: daemon.writer.written >= written + 2, 30,
+                       "two sessions written to the CSV while the broker is frozen")
+            assert pipeline.frames_analysed > frames + 20
+        finally:
+            broker.process.send_signal(signal.SIGCONT)
+        stored = {r.session_id for r in daemon.store.read()}
+        wait_until(lambda: stored <= {json.loads(m.payload)["session_id"]
+                                      for m in recorder.on("affectra/lobby/session")}, 30,
+                   "every stored session to reach the subscriber after the thaw")
+    finally:
+        daemon.shutdown()
+        recorder.close()

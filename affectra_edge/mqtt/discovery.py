@@ -8,8 +8,9 @@ follows our ``availability`` topic; ``qos`` is repeated per component because Ho
 only copies it down since 2026.5 (core PR #170195). Every ``unique_id`` and
 ``default_entity_id`` carries the device id, so several boxes on one broker never collide.
 
-A removed camera's entity is deleted the documented way: the payload is sent once with that
-component reduced to ``{"p": "sensor"}``, then again without it.
+A removed camera's entity is deleted the documented way, with that component reduced to
+``{"p": "sensor"}``. It stays so in the retained payload while the daemon runs, so a Home
+Assistant that was offline at the time deletes it too when it comes back.
 """
 
 from __future__ import annotations
@@ -46,8 +47,9 @@ def device_config(topics: Topics, device, cameras: list[str], removed_cameras: l
 
     summary("visitors_today", "Visitors today", "value_json.sessions_today",
             state_class="total_increasing", unit_of_measurement="visitors", icon="mdi:account-group")
+    # Not total_increasing: the total shrinks when retention prunes or data is cleared.
     summary("visitors_total", "Visitors total", "value_json.sessions_total",
-            state_class="total_increasing", unit_of_measurement="visitors", icon="mdi:account-multiple")
+            state_class="total", unit_of_measurement="visitors", icon="mdi:account-multiple")
     summary("viewers_now", "Viewers now", "value_json.viewers_now", state_class="measurement",
             unit_of_measurement="viewers", icon="mdi:eye")
     summary("top_emotion", "Most frequent emotion", "value_json.top_emotion",

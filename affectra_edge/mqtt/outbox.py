@@ -8,6 +8,7 @@ an event twice (at least once, never silently lost while the outbox has room); t
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 from collections import OrderedDict
@@ -46,8 +47,9 @@ class Outbox:
             if room <= 0:
                 return []
             flying = set(self._in_flight.values())
-            return [(sid, payload) for sid, payload in self._events.items()
-                    if sid not in flying][:room]
+            unsent = ((sid, payload) for sid, payload in self._events.items()
+                      if sid not in flying)
+            return list(itertools.islice(unsent, room))  # stops early: the queue may be long
 
     def sent(self, mid: int, session_id: str) -> None:
         with self._lock:

@@ -4,7 +4,7 @@ Nothing else ever waits for the broker. Ended sessions go into a bounded :class:
 state (availability, summary, viewer, camera statuses, discovery) is kept as the last value per
 retained topic and published again on every connection. The thread runs paho-mqtt's network
 loop itself (``loop_read``/``loop_write``/``loop_misc`` around one ``select``), so a session
-handed over from another thread wakes it at once through a pipe.
+handed over from another thread wakes it at once through a socket pair.
 
 A connection that cannot be made is retried with capped exponential backoff and jitter; a
 broker that refuses the login is retried only at the cap, so a wrong password is one clear
@@ -13,23 +13,21 @@ error in the log and the status, not a reconnect storm.
 
 from __future__ import annotations
 
-import errno
 import logging
-import os
 import random
-import select
 import socket
 import ssl
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 
 from affectra_edge.config import DeviceConfig, MqttConfig
-from affectra_edge.mqtt import discovery
+from affectra_edge.mqtt import discovery, errors, network
+from affectra_edge.mqtt.errors import CONNECT_TIMEOUT_S, LOGIN_REFUSED
 from affectra_edge.mqtt.outbox import Outbox
 from affectra_edge.mqtt.payloads import (
     OFFLINE,
@@ -41,12 +39,9 @@ from affectra_edge.mqtt.payloads import (
 
 log = logging.getLogger(__name__)
 
-CONNECT_TIMEOUT_S = 5.0
 POLL_S = 0.5  # how often live sources (viewers, camera states) are looked at
 MAX_IN_FLIGHT = 20
 GOOD_CONNECTION_S = 10.0  # a connection that lasted this long resets the backoff
-# CONNACK codes that mean "the login was refused": MQTT 3.1.1 (4, 5) and 5.0 (0x86, 0x87).
-LOGIN_REFUSED = {4, 5, 0x86, 0x87}
 
 
 @dataclass
@@ -56,34 +51,39 @@ class Sources:
     stats: Callable[[], dict]  # the statistics, as the web UI shows them
     viewers_now: Callable[[], int]
     camera_states: Callable[[], dict[str, str]]  # camera id -> online/offline/stalled/disabled
+    # Cameras removed while the daemon runs; kept by the daemon across publisher restarts so
+    # their entities stay marked for deletion in the retained discovery message.
+    removed_cameras: set[str] = field(default_factory=set)
 
 
 class MqttPublisher:
     def __init__(self, config: MqttConfig, device: DeviceConfig, password: str | None,
-                 sources: Sources, version: str, outbox: Outbox | None = None):
+                 sources: Sources, version: str, outbox: Outbox | None = None,
+                 clear_discovery: bool = False):
         self.config, self.device, self._password = config, device, password
         self._sources, self._version = sources, version
+        self._clear_discovery = clear_discovery and not config.discovery
         self.topics = Topics(config.base_topic, device.id, config.discovery_prefix)
-        self.outbox = outbox or Outbox(config.max_pending_sessions)
+        self.outbox = outbox if outbox is not None else Outbox(config.max_pending_sessions)
         self.outbox.max_pending = config.max_pending_sessions
         self._stop = threading.Event()
         self._state_due = threading.Event()
-        self._wake_r, self._wake_w = os.pipe()
-        os.set_blocking(self._wake_r, False)
-        os.set_blocking(self._wake_w, False)
+        self._wake_r, self._wake_w = socket.socketpair()
+        self._wake_r.setblocking(False)
+        self._wake_w.setblocking(False)
         self._thread = threading.Thread(target=self._run, name="mqtt", daemon=True)
         self._lock = threading.Lock()
         self._status = {"state": "connecting", "last_error": None, "since": time.time(),
-                        "connects": 0}
+                        "connects": 0, "retry_in_s": None}
         # Per connection: the retained value per topic, and what this connection has sent.
         self._retained: dict[str, bytes] = {}
         self._published: dict[str, bytes] = {}
         self._cameras: set[str] = set()
-        self._removed_cameras: set[str] = set()
+        self._viewers = -1
         self._discovery_due = True
-        self._client: paho.Client | None = None
         self._connack: int | None = None
         self._connack_text = ""
+        self._source_error = ""
 
     # -- called from other threads --------------------------------------------------------
     def start(self) -> None:
@@ -121,26 +121,33 @@ class MqttPublisher:
     def is_alive(self) -> bool:
         return self._thread.is_alive()
 
-    def stop(self, timeout_s: float = 5.0) -> None:
-        """Say ``offline`` (retained) and disconnect cleanly; pending sessions stay queued."""
+    def stop(self, timeout_s: float = 5.0) -> bool:
+        """Say ``offline`` (retained) and disconnect cleanly; pending sessions stay queued.
+        False if the thread did not end in time (a connection attempt still running)."""
         self._stop.set()
         self._wake()
         if self._thread.is_alive():
             self._thread.join(timeout_s)
         if self._thread.is_alive():
             log.warning("MQTT: the publisher did not stop within %g s", timeout_s)
-            return
-        for fd in (self._wake_r, self._wake_w):
-            os.close(fd)
+            return False
+        return True
 
     def _wake(self) -> None:
         try:
-            os.write(self._wake_w, b"x")
-        except (BlockingIOError, OSError):
-            pass  # already awake (pipe full) or closed at stop
+            self._wake_w.send(b"x")
+        except OSError:
+            pass  # already awake (buffer full), or closed when the thread ended
 
     # -- the thread -----------------------------------------------------------------------
     def _run(self) -> None:
+        try:
+            self._reconnect_forever()
+        finally:
+            self._wake_r.close()
+            self._wake_w.close()
+
+    def _reconnect_forever(self) -> None:
         failures = 0
         while not self._stop.is_set():
             started, refused = time.monotonic(), False
@@ -193,24 +200,23 @@ class MqttPublisher:
                 if self._stop.is_set() or not self._pump(client, 0.2):
                     break
         except (OSError, ValueError) as exc:
-            _close(client)
-            self._set_status("disconnected", describe_error(exc, self.config))
+            network.close(client)
+            self._set_status("disconnected", errors.connect_problem(exc, self.config))
             return None, False
-        if self._connack == 0:
+        if self._connack == 0 and not self._stop.is_set():
             self._set_status("connected")
             log.info("MQTT: connected to %s", self.broker)
             return client, False
-        _close(client)
-        if self._connack is None:
-            error = "the broker did not answer the login" if not self._stop.is_set() else None
-            if error:
-                self._set_status("disconnected", error)
+        network.close(client)
+        if self._stop.is_set():
             return None, False
-        refused = self._connack in LOGIN_REFUSED
-        hint = " - check the user name and password" if refused else ""
-        self._set_status("refused", f"the broker refused the connection: "
-                                    f"{self._connack_text}{hint}")
-        return None, refused
+        if self._connack is None:
+            self._set_status("disconnected", f"{self.config.host}:{self.config.port} accepted "
+                             f"the connection but did not answer the login; is it an MQTT "
+                             f"port{' (without TLS?)' if not self.config.tls else ''}?")
+            return None, False
+        self._set_status("refused", errors.refused_problem(self._connack, self._connack_text))
+        return None, self._connack in LOGIN_REFUSED
 
     def _new_client(self) -> paho.Client | str:
         config = self.config
@@ -223,18 +229,17 @@ class MqttPublisher:
         if config.username:
             client.username_pw_set(config.username, self._password)
         if config.tls:
-            for what, path in (("CA file", config.ca_file), ("client certificate",
-                               config.client_cert), ("client key", config.client_key)):
-                if path and not os.access(path, os.R_OK):
-                    reason = "no such file" if not os.path.exists(path) else "not readable"
-                    return f"TLS: the {what} {path} cannot be read ({reason})"
+            problem = errors.tls_files_problem(config)
+            if problem:
+                return problem
             try:
+                # A password-protected key would make OpenSSL ask on the terminal: refuse it.
                 client.tls_set(ca_certs=config.ca_file or None,
                                certfile=config.client_cert or None,
                                keyfile=config.client_key or None,
-                               cert_reqs=ssl.CERT_REQUIRED)
+                               cert_reqs=ssl.CERT_REQUIRED, keyfile_password=lambda: b"")
             except (OSError, ssl.SSLError, ValueError) as exc:
-                return describe_error(exc, config)
+                return errors.tls_load_problem(exc, config)
         client.on_connect = self._on_connect
         client.on_publish = lambda _c, _u, mid, _rc, _p: self.outbox.acknowledged_by_broker(mid)
         client.on_message = self._on_message
@@ -252,10 +257,9 @@ class MqttPublisher:
 
     def _serve(self, client: paho.Client) -> None:
         """Publish until the connection is lost or the publisher stops."""
-        self._client = client
+        connected_at = time.monotonic()
         self._published.clear()
         self._discovery_due = True
-        self._state_due.set()
         self.outbox.connection_lost()  # a new connection: send everything still pending
         dropped = self.outbox.take_drop_report()
         if dropped:
@@ -263,6 +267,9 @@ class MqttPublisher:
                         "broker was unreachable; they are in the CSV files", dropped)
         client.subscribe(self.topics.ha_status, qos=1)
         self._set_retained(self.topics.availability, ONLINE.encode())
+        if self._clear_discovery:  # discovery was turned off: Home Assistant drops the device
+            self._set_retained(self.topics.discovery, b"")
+            self._clear_discovery = False
         next_poll = next_summary = 0.0
         try:
             while not self._stop.is_set():
@@ -271,29 +278,26 @@ class MqttPublisher:
                     self._poll_sources()
                     next_poll = now + POLL_S
                 if now >= next_summary or self._state_due.is_set():
-                    self._state_due.clear()
-                    self._retained[self.topics.state] = state_payload(self._sources.stats())
-                    self._published.pop(self.topics.state, None)  # again, even if unchanged
+                    self._update_summary()
                     next_summary = now + self.config.summary_interval_s
                 self._flush(client)
                 if not self._pump(client, min(next_poll, next_summary) - time.monotonic()):
-                    self._connection_lost()
+                    self.outbox.connection_lost()
+                    if not self._stop.is_set():
+                        self._set_status("disconnected", errors.dropped_problem(
+                            self.client_id, time.monotonic() - connected_at))
                     return
             self._say_goodbye(client)
         finally:
-            self._client = None
-            _close(client)
-
-    def _connection_lost(self) -> None:
-        self.outbox.connection_lost()
-        if not self._stop.is_set():
-            self._set_status("disconnected", "the connection to the broker was lost")
+            network.close(client)
 
     def _say_goodbye(self, client: paho.Client) -> None:
-        """Send what is queued (the sessions closed at shutdown), then ``offline``."""
+        """Send the last state and what is queued (sessions closed at shutdown), then
+        ``offline``; the broker keeps the retained values a subscriber finds afterwards."""
         deadline = time.monotonic() + 3.0
-        self._retained[self.topics.state] = state_payload(self._sources.stats())
-        self._published.pop(self.topics.state, None)
+        self._poll_sources()
+        self._update_summary()
+        self._flush(client)
         while len(self.outbox) and time.monotonic() < deadline:
             self._flush(client)
             if not self._pump(client, 0.1):
@@ -308,40 +312,44 @@ class MqttPublisher:
         log.info("MQTT: disconnected from %s", self.broker)
 
     def _pump(self, client: paho.Client, timeout: float) -> bool:
-        """Wait for the socket or a wake-up; run paho's network loop. False: connection gone."""
-        sock = client.socket()
-        if sock is None:
-            return False
-        readable = [sock, self._wake_r]
-        writable = [sock] if client.want_write() else []
-        pending_tls = getattr(sock, "pending", lambda: 0)()
+        return network.pump(client, self._wake_r, timeout)
+
+    def _read(self, what: str, read: Callable):
+        """A source's value; None (and one log line) if it fails, so MQTT carries on."""
         try:
-            ready_r, ready_w, _ = select.select(readable, writable, [],
-                                                0 if pending_tls else max(0.0, timeout))
-        except (OSError, ValueError):
-            return False
-        if self._wake_r in ready_r:
-            _drain(self._wake_r)
-        ok = MQTTErrorCode.MQTT_ERR_SUCCESS
-        if (sock in ready_r or pending_tls) and client.loop_read() != ok:
-            return False
-        if sock in ready_w and client.loop_write() != ok:
-            return False
-        return client.loop_misc() == ok
+            return read()
+        except Exception as exc:  # noqa: BLE001 - any failure: keep publishing
+            if self._source_error != what:
+                self._source_error = what
+                log.warning("MQTT: cannot read the %s (%s); publishing the last value", what,
+                            exc)
+            return None
+
+    def _update_summary(self) -> None:
+        self._state_due.clear()
+        stats = self._read("statistics", self._sources.stats)
+        if stats is not None:
+            self._set_retained(self.topics.state, state_payload(stats))  # sent even if same
 
     def _poll_sources(self) -> None:
-        viewers = self._sources.viewers_now()
-        self._retained[self.topics.viewer] = b"ON" if viewers > 0 else b"OFF"
-        states = self._sources.camera_states()
+        viewers = self._read("viewer count", self._sources.viewers_now)
+        if viewers is not None:
+            self._retained[self.topics.viewer] = b"ON" if viewers > 0 else b"OFF"
+            if viewers != self._viewers:  # "viewers now" lives in the summary
+                self._viewers = viewers
+                self._state_due.set()
+        states = self._read("camera states", self._sources.camera_states)
+        if states is None:
+            return
         for camera_id, state in states.items():
             self._retained[self.topics.camera_status(camera_id)] = state.encode()
-        current = set(states)
+        current, removed = set(states), self._sources.removed_cameras
         if current != self._cameras:
-            gone = self._cameras - current
-            for camera_id in gone:
+            for camera_id in self._cameras - current:
                 # An empty retained message deletes the retained status.
                 self._retained[self.topics.camera_status(camera_id)] = b""
-            self._removed_cameras = (self._removed_cameras | gone) - current
+            removed |= self._cameras - current
+            removed -= current
             self._cameras = current
             self._discovery_due = True
 
@@ -350,12 +358,11 @@ class MqttPublisher:
         self._published.pop(topic, None)
 
     def _flush(self, client: paho.Client) -> None:
-        removing = False
         if self._discovery_due and self.config.discovery:
-            payload = discovery.device_payload(self.topics, self.device, sorted(self._cameras),
-                                               sorted(self._removed_cameras), self._version)
+            payload = discovery.device_payload(
+                self.topics, self.device, sorted(self._cameras),
+                sorted(self._sources.removed_cameras - self._cameras), self._version)
             self._set_retained(self.topics.discovery, payload)
-            removing = bool(self._removed_cameras)
         self._discovery_due = False
         first = (self.topics.availability, self.topics.discovery)  # entities before states
         ordered = sorted(self._retained.items(), key=lambda item: item[0] not in first)
@@ -365,52 +372,9 @@ class MqttPublisher:
                 self._published[topic] = payload
                 if payload == b"":
                     del self._retained[topic]
-        if removing:  # sent with the removed cameras as {"p": ...}; now once more without
-            self._removed_cameras = set()
-            self._discovery_due = True
         for session_id, payload in self.outbox.next_unsent(MAX_IN_FLIGHT):
             info = client.publish(self.topics.session, payload, qos=1)
             if info.rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
                 break
             self.outbox.sent(info.mid, session_id)
 
-
-def describe_error(exc: BaseException, config: MqttConfig) -> str:
-    """One sentence a person can act on, for a failed connection attempt."""
-    where = f"{config.host}:{config.port}"
-    if isinstance(exc, ssl.SSLCertVerificationError):
-        return f"TLS: the broker's certificate was not accepted ({exc.verify_message})"
-    if isinstance(exc, ssl.SSLError):
-        return f"TLS handshake failed ({exc.reason or exc}); is the port a TLS port?"
-    if isinstance(exc, socket.gaierror):
-        return f"cannot resolve the broker's host name {config.host!r}"
-    if isinstance(exc, ConnectionRefusedError):
-        return f"connection refused by {where}; is the broker running on that port?"
-    if isinstance(exc, (TimeoutError, socket.timeout)):
-        return f"no answer from {where} within {CONNECT_TIMEOUT_S:g} s"
-    if isinstance(exc, FileNotFoundError):
-        return f"TLS: cannot read {exc.filename or 'a certificate file'}: no such file"
-    if isinstance(exc, PermissionError):
-        return f"TLS: cannot read {exc.filename or 'a certificate file'}: permission denied"
-    if isinstance(exc, OSError) and exc.errno in (errno.EHOSTUNREACH, errno.ENETUNREACH):
-        return f"{where} is unreachable from this device"
-    if isinstance(exc, OSError):
-        return f"cannot connect to {where}: {exc.strerror or exc}"
-    return f"cannot connect to {where}: {exc}"
-
-
-def _drain(fd: int) -> None:
-    try:
-        while os.read(fd, 512):
-            pass
-    except BlockingIOError:
-        pass
-
-
-def _close(client: paho.Client) -> None:
-    sock = client.socket()
-    if sock is not None:
-        try:
-            sock.close()
-        except OSError:
-            pass
