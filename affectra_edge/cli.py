@@ -18,7 +18,7 @@ from pathlib import Path
 
 from affectra_edge import __version__
 from affectra_edge.config import Config, ConfigError, load_config
-from affectra_edge.logs import redact, setup_logging
+from affectra_edge.logs import redact, setup_logging, under_systemd
 
 log = logging.getLogger("affectra_edge")
 
@@ -62,6 +62,12 @@ def build_parser() -> argparse.ArgumentParser:
     stats = sub.add_parser("stats", parents=[common, state],
                            help="print statistics of the recorded sessions")
     stats.add_argument("--json", action="store_true", help="print JSON")
+    status = sub.add_parser("status", parents=[common, state],
+                            help="ask the running daemon how it is")
+    status.add_argument("--json", action="store_true", help="print JSON")
+    clear = sub.add_parser("clear", parents=[common, state],
+                           help="delete every recorded session (asks the running daemon)")
+    clear.add_argument("--yes", action="store_true", help="really delete them")
     return parser
 
 
@@ -88,11 +94,16 @@ def main(argv: list[str] | None = None) -> int:
         return COMMANDS[args.command](args, config)
     except ConfigError as exc:
         for line in exc.errors:
-            print(f"affectra: config error: {line}", file=sys.stderr)
+            print_error(f"affectra: config error: {line}")
         return EXIT_BAD_INPUT
     except UsageError as exc:
-        print(f"affectra: error: {exc}", file=sys.stderr)
+        print_error(f"affectra: error: {exc}")
         return EXIT_BAD_INPUT
+
+
+def print_error(line: str) -> None:
+    """One line on stderr; under systemd with the journal's "error" priority prefix."""
+    print(("<3>" if under_systemd() else "") + redact(line), file=sys.stderr)
 
 
 def cmd_check_config(args: argparse.Namespace, config: Config) -> int:
@@ -109,17 +120,19 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
     from affectra_edge.vision.errors import ModelError
 
     daemon = Daemon(config)
+
+    def request_stop(*_: object) -> None:
+        # Event.set() takes a lock the interrupted main thread may hold: set it elsewhere.
+        threading.Thread(target=daemon.stop_event.set, name="stop").start()
+
+    # Before starting: a stop asked for while models load still ends in a clean shutdown.
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, request_stop)
     try:
         daemon.start()
     except (UnsafeStateDir, ModelError, ValueError, WebError) as exc:
         daemon.shutdown()  # whatever had started already
         raise UsageError(str(exc)) from None
-    def request_stop(*_: object) -> None:
-        # Event.set() takes a lock the interrupted main thread may hold: set it elsewhere.
-        threading.Thread(target=daemon.stop_event.set, name="stop").start()
-
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, request_stop)
     try:
         daemon.run_until_stopped()
     finally:
@@ -183,5 +196,55 @@ def cmd_set_password(args: argparse.Namespace, config: Config) -> int:
     return set_password_interactive(config.state_dir, sys.stdin, sys.stdout)
 
 
+def cmd_status(args: argparse.Namespace, config: Config) -> int:
+    from affectra_edge.control import ControlError, ask
+
+    try:
+        status = ask(config.state_dir, "status")
+    except ControlError as exc:
+        raise UsageError(str(exc)) from None
+    if args.json:
+        print(json.dumps(status, indent=2))
+        return 0
+    uptime = int(status["uptime_s"])
+    print(f"affectra {status['version']} (pid {status['pid']}, device {status['device']}), "
+          f"up {uptime // 3600} h {uptime % 3600 // 60} min: {status['status']}")
+    for cam in status["cameras"]:
+        detail = (f"{cam['analysis_fps']:.0f} fps analysed, {cam['faces']} face(s)"
+                  if cam["state"] == "online" else redact(cam.get("last_error") or ""))
+        print(f"  camera {cam['camera_id']}: {cam['state']}" + (f" ({detail})" if detail else ""))
+    print(f"  sessions: {status['sessions_today']} today, {status['sessions_total']} kept; "
+          f"{status['viewers_now']} viewer(s) now")
+    mqtt = status["mqtt"]
+    print(f"  MQTT: {mqtt['state']}" + (f" ({mqtt['last_error']})" if mqtt.get("last_error")
+                                        else ""))
+    if status["web"]:
+        print(f"  web UI: port {status['web']['port']}")
+    if status["problem"] or status["failure"]:
+        print(f"  PROBLEM: {status['failure'] or status['problem']}")
+        return 1
+    return 0
+
+
+def cmd_clear(args: argparse.Namespace, config: Config) -> int:
+    from affectra_edge.control import ControlError, ask
+    from affectra_edge.storage import SessionStore
+
+    store = SessionStore(config.sessions_dir, config.storage.retention_days)
+    if not args.yes:
+        raise UsageError(f"this deletes all {store.count()} recorded sessions in "
+                         f"{config.sessions_dir} for good; run `affectra clear --yes`")
+    try:
+        removed = ask(config.state_dir, "clear")["removed"]
+    except ControlError as exc:
+        if "not running" not in str(exc):
+            raise UsageError(str(exc)) from None
+        removed = store.clear()  # no daemon: nobody else writes these files now
+        log.warning("all recorded data cleared (%d sessions) by the command line", removed)
+    print(f"deleted {removed} recorded session(s)")
+    return 0
+
+
 COMMANDS = {"run": cmd_run, "set-password": cmd_set_password, "check-config": cmd_check_config, "analyze": cmd_analyze,
-            "stats": cmd_stats, "test-camera": cmd_test_camera}
+            "stats": cmd_stats, "test-camera": cmd_test_camera, "status": cmd_status,
+            "clear": cmd_clear}

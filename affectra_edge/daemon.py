@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -21,9 +22,12 @@ from affectra_edge.cameras.base import FrameSource
 from affectra_edge.cameras.factory import make_source
 from affectra_edge.cameras.store import CameraStore
 from affectra_edge.config import CameraConfig, Config
+from affectra_edge.control import ControlServer
+from affectra_edge.health import Watchdog, report, status_text
 from affectra_edge.logs import under_systemd
 from affectra_edge.mqtt.outbox import Outbox
 from affectra_edge.mqtt.payloads import session_payload
+from affectra_edge.notify import Notifier
 from affectra_edge.pipeline import CameraPipeline
 from affectra_edge.records import SessionRecord
 from affectra_edge.security import SecretBox, SecretError, ensure_state_dir
@@ -37,6 +41,7 @@ log = logging.getLogger(__name__)
 
 HEARTBEAT_S = 60.0
 PRUNE_EVERY_S = 3600.0
+RUNNING_MARKER = "running"  # in the state dir while the daemon runs; gone after a clean stop
 
 
 class WebError(Exception):
@@ -70,12 +75,17 @@ class Daemon:
         self.mqtt_outbox = Outbox(config.mqtt.max_pending_sessions)  # survives reconnects
         self._mqtt_removed_cameras: set[str] = set()
         self._mqtt_lock = threading.Lock()
+        self.notifier = Notifier()
+        self._watchdog = Watchdog(self.notifier, self)
+        self.started_at = time.time()
+        self.control: ControlServer | None = None
 
     # -- start -------------------------------------------------------------------------
     def start(self) -> None:
         """Start everything; raises (UnsafeStateDir, ModelError, ...) before any thread."""
         config = self.config
         ensure_state_dir(config.state_dir)
+        self._mark_running()
         self.secrets = SecretBox(config.state_dir)
         self.mqtt_password = runtime_settings.load(config, self.secrets)
         self.store = SessionStore(config.sessions_dir, config.storage.retention_days)
@@ -100,6 +110,39 @@ class Daemon:
         log.info("affectra started: device %s, cameras %s, %d sessions recorded today, "
                  "state in %s", config.device.id, enabled, self._sessions_today,
                  config.state_dir)
+        self.control = ControlServer(config.state_dir, {"status": lambda: report(self),
+                                                        "clear": self._clear_from_cli})
+        self.control.start()
+        self.notifier.ready(status_text(self))
+
+    def clear_all(self, by: str) -> int:
+        """Delete every recorded session (asked for from the web UI or the command line)."""
+        assert self.store and self.stats
+        removed = self.store.clear()
+        self.stats.refresh_now()
+        log.warning("all recorded data cleared (%d sessions) by %s", removed, by)
+        return removed
+
+    def _clear_from_cli(self) -> dict:
+        return {"removed": self.clear_all("the command line")}
+
+    def _mark_running(self) -> None:
+        """Say why we (re)started if the last run did not stop cleanly, then mark this one."""
+        marker = self.config.state_dir / RUNNING_MARKER
+        try:
+            previous = marker.read_text("utf-8").strip()
+        except FileNotFoundError:
+            previous = None
+        except OSError as exc:
+            previous = f"unreadable: {exc.strerror}"
+        if previous is not None:
+            log.warning("the previous run (%s) ended without a clean stop: it crashed, was "
+                        "killed, or systemd's watchdog restarted it", previous)
+        try:
+            marker.write_text(f"pid {os.getpid()}, started "
+                              f"{datetime.now(UTC).isoformat(timespec='seconds')}\n", "utf-8")
+        except OSError as exc:
+            log.warning("cannot write %s: %s", marker, exc.strerror)
 
     def _cameras_changed(self, _listed) -> None:
         """Restart what changed, off the caller's thread (a web request must not wait)."""
@@ -240,7 +283,15 @@ class Daemon:
         interval = self.config.logging.status_interval_s
         heartbeat_s = HEARTBEAT_S if under_systemd() else interval
         last_line, last_logged, last_prune = "", 0.0, time.monotonic()
-        while not self.stop_event.wait(interval):
+        ping = self.notifier.watchdog_interval_s
+        wait = min(interval, ping / 2) if ping else interval
+        last_status = 0.0
+        while not self.stop_event.wait(wait):
+            self._watchdog.tick()
+            if time.monotonic() - last_status < interval - 0.01:
+                continue
+            last_status = time.monotonic()
+            self.notifier.status(status_text(self))
             line = self.status_line()
             now = time.monotonic()
             if line != last_line or now - last_logged >= heartbeat_s - 0.05:
@@ -303,10 +354,12 @@ class Daemon:
         analyzer writes its open sessions as it ends; a camera stuck in its driver is left
         behind after a short wait), then the session writer, which writes what is queued."""
         log.info("stopping")
+        self.notifier.stopping()
         self.stop_event.set()
         if self._unsubscribe:
             self._unsubscribe()  # camera changes from now on must not start pipelines
-        steps = [("web server", lambda: self.web and self.web.close()),
+        steps = [("control socket", lambda: self.control and self.control.close()),
+                 ("web server", lambda: self.web and self.web.close()),
                  ("camera pipelines", self.supervisor.stop_all),
                  ("session writer", lambda: self.writer and self.writer.close(writer_timeout_s)),
                  ("MQTT publisher", self._stop_mqtt),
@@ -316,4 +369,9 @@ class Daemon:
                 step()
             except Exception:  # each step is isolated: the rest must still run
                 log.exception("stopping the %s failed", name)
+        if self.failure is None:  # a clean stop: the next start has nothing to explain
+            try:
+                (self.config.state_dir / RUNNING_MARKER).unlink(missing_ok=True)
+            except OSError as exc:
+                log.warning("cannot remove the %s marker: %s", RUNNING_MARKER, exc.strerror)
         log.info("stopped")

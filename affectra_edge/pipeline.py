@@ -7,6 +7,7 @@ the others go on. Ended sessions go to the shared session writer.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections import deque
@@ -44,6 +45,7 @@ class CameraPipeline:
         self._last_live = 0.0
         self._analysis_times: deque[float] = deque(maxlen=30)
         self.frames_analysed = 0
+        self.last_progress = time.monotonic()  # each turn of the analysis loop; the watchdog
         self._failures = 0
         self.thread = threading.Thread(target=self._run, name=f"analyzer-{camera.id}",
                                        daemon=True)
@@ -82,6 +84,10 @@ class CameraPipeline:
             return f"camera-{self.camera.id}"
         return None
 
+    def stuck_for_s(self) -> float:
+        """Seconds since the analysis loop last came round (0 once stopping)."""
+        return 0.0 if self.stop_event.is_set() else time.monotonic() - self.last_progress
+
     def apply_session_settings(self, sessions: SessionsConfig) -> None:
         """New timeouts for this camera's viewers, from their next frame on."""
         self.sessions.min_dwell_s = sessions.min_dwell_s
@@ -108,12 +114,14 @@ class CameraPipeline:
         try:
             while not self.stop_event.is_set():
                 try:
+                    _test_wedge(self.stop_event)
                     self._analyse_next()
                 except Exception:  # one bad frame must not stop the sensor
                     self._failures += 1
                     if self._failures in (1, 10, 100) or self._failures % 1000 == 0:
                         log.exception("camera %s: analysis failed (%d time(s) so far); "
                                       "going on", self.camera.id, self._failures)
+                self.last_progress = time.monotonic()
         finally:
             for record in self.sessions.close_all():
                 log.info("session %s closed at shutdown after %.1f s", record.session_id[:8],
@@ -145,6 +153,14 @@ class CameraPipeline:
                      self.camera.id, record.session_id[:8], record.duration_s,
                      record.dominant_emotion, record.shares[record.dominant_emotion])
             self._on_session_end(record)
+
+
+def _test_wedge(stop_event: threading.Event) -> None:
+    """Test hook: while the file named by $AFFECTRA_TEST_WEDGE_FILE exists, the analyzer hangs
+    (as a stuck driver or a deadlock would), so the watchdog can be tested for real."""
+    path = os.environ.get("AFFECTRA_TEST_WEDGE_FILE")
+    while path and os.path.exists(path) and not stop_event.wait(0.2):
+        pass
 
 
 class RateGate:

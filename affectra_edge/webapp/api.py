@@ -159,10 +159,7 @@ def install_api(app: bottle.Bottle, ctx: WebContext) -> None:
         if confirm != expected or isinstance(confirm, bool):
             raise json_error(400, f"type the number of sessions ({expected}) to confirm",
                          "confirm")
-        removed = daemon.store.clear()
-        daemon.stats.refresh_now()
-        log.warning("all recorded data cleared from the web UI (%d sessions) by %s", removed,
-                    bottle.request.remote_addr)
+        removed = daemon.clear_all(f"the web UI ({bottle.request.remote_addr})")
         return {"ok": True, "removed": removed}
 
 
