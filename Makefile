@@ -1,14 +1,16 @@
 # The two commands a developer needs: `make run` and `make test`.
-.PHONY: run test test-deps bench bench-baseline models clean
+.PHONY: run test test-deps bench bench-baseline models clean deb deb-arm64
 
 STATE_DIR ?= var
 CONFIG ?= $(wildcard $(STATE_DIR)/affectra.toml)
 # Debian packages the tests need (installed when missing): GStreamer's RTSP server
 # (tests/rtsp_server.py) runs with Debian's own python3; the firmware logic is compiled with gcc;
 # the UI is tested in Debian's chromium, driven by Playwright (no browser download).
-# MQTT is tested against Debian's mosquitto (tests/mqtt_broker.py).
+# MQTT is tested against Debian's mosquitto (tests/mqtt_broker.py). The .deb (tests/test_deb.py)
+# is linted by lintian, installed into a debootstrap root, its unit checked by systemd-analyze
+# and its arm64 build run under qemu-user-static.
 TEST_DEBS ?= build-essential chromium mosquitto python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base \
-	gstreamer1.0-plugins-good
+	gstreamer1.0-plugins-good lintian debootstrap debian-archive-keyring qemu-user-static systemd
 
 run:
 	scripts/bootstrap-venv.sh
@@ -29,12 +31,22 @@ bench:
 	.venv/bin/python bench/cameras.py
 	.venv/bin/python bench/web_load.py
 	.venv/bin/python bench/mqtt.py
+	.venv/bin/python bench/systemd_security.py
 
 bench-baseline:
 	scripts/bootstrap-venv.sh test
 	bench/deepface_env.sh
 	bench/.venv-deepface/bin/python bench/deepface_fake_weights.py
 	.venv/bin/python bench/baseline.py
+
+# The Debian package, in dist/: for this machine's architecture, or for arm64 from arm64 wheels.
+deb:
+	scripts/bootstrap-venv.sh
+	scripts/build-deb.sh
+
+deb-arm64:
+	scripts/bootstrap-venv.sh
+	scripts/build-deb.sh --arch arm64
 
 # Re-extract the vendored models and photos from their pinned wheels (developers only).
 models:
