@@ -15,10 +15,14 @@ import sys
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from affectra_edge import __version__
 from affectra_edge.config import Config, ConfigError, load_config
 from affectra_edge.logs import redact, setup_logging, under_systemd
+
+if TYPE_CHECKING:  # imported where used: each command loads only what it needs
+    from affectra_edge.storage import SessionStore
 
 log = logging.getLogger("affectra_edge")
 
@@ -115,6 +119,7 @@ def cmd_check_config(args: argparse.Namespace, config: Config) -> int:
 
 
 def cmd_run(args: argparse.Namespace, config: Config) -> int:
+    from affectra_edge.control import ControlError, StateDirBusy
     from affectra_edge.daemon import Daemon, WebError
     from affectra_edge.security import UnsafeStateDir
     from affectra_edge.vision.errors import ModelError
@@ -130,7 +135,7 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
         signal.signal(signum, request_stop)
     try:
         daemon.start()
-    except (UnsafeStateDir, ModelError, ValueError, WebError) as exc:
+    except (UnsafeStateDir, StateDirBusy, ModelError, ValueError, WebError, ControlError) as exc:
         daemon.shutdown()  # whatever had started already
         raise UsageError(str(exc)) from None
     try:
@@ -227,7 +232,7 @@ def cmd_status(args: argparse.Namespace, config: Config) -> int:
 
 
 def cmd_clear(args: argparse.Namespace, config: Config) -> int:
-    from affectra_edge.control import ControlError, ask
+    from affectra_edge.control import ControlError, NotRunning, ask
     from affectra_edge.storage import SessionStore
 
     store = SessionStore(config.sessions_dir, config.storage.retention_days)
@@ -236,13 +241,25 @@ def cmd_clear(args: argparse.Namespace, config: Config) -> int:
                          f"{config.sessions_dir} for good; run `affectra clear --yes`")
     try:
         removed = ask(config.state_dir, "clear")["removed"]
+    except NotRunning:
+        removed = clear_offline(config.state_dir, store)
     except ControlError as exc:
-        if "not running" not in str(exc):
-            raise UsageError(str(exc)) from None
-        removed = store.clear()  # no daemon: nobody else writes these files now
-        log.warning("all recorded data cleared (%d sessions) by the command line", removed)
+        raise UsageError(str(exc)) from None
     print(f"deleted {removed} recorded session(s)")
     return 0
+
+
+def clear_offline(state_dir: Path, store: SessionStore) -> int:
+    """Clear with no daemon to ask, holding the state dir's lock so none starts meanwhile."""
+    from affectra_edge.control import StateDirBusy, state_dir_held
+
+    try:
+        with state_dir_held(state_dir):
+            removed = store.clear()
+    except StateDirBusy as exc:  # a daemon is starting: its socket is not up yet
+        raise UsageError(f"{exc}; it does not answer yet, try again in a moment") from None
+    log.warning("all recorded data cleared (%d sessions) by the command line", removed)
+    return removed
 
 
 COMMANDS = {"run": cmd_run, "set-password": cmd_set_password, "check-config": cmd_check_config, "analyze": cmd_analyze,

@@ -22,7 +22,7 @@ from affectra_edge.cameras.base import FrameSource
 from affectra_edge.cameras.factory import make_source
 from affectra_edge.cameras.store import CameraStore
 from affectra_edge.config import CameraConfig, Config
-from affectra_edge.control import ControlServer
+from affectra_edge.control import ControlServer, hold_state_dir
 from affectra_edge.health import Watchdog, report, status_text
 from affectra_edge.logs import under_systemd
 from affectra_edge.mqtt.outbox import Outbox
@@ -79,12 +79,14 @@ class Daemon:
         self._watchdog = Watchdog(self.notifier, self)
         self.started_at = time.time()
         self.control: ControlServer | None = None
+        self._state_lock: int | None = None  # fd holding <state_dir>/daemon.lock
 
     # -- start -------------------------------------------------------------------------
     def start(self) -> None:
         """Start everything; raises (UnsafeStateDir, ModelError, ...) before any thread."""
         config = self.config
         ensure_state_dir(config.state_dir)
+        self._state_lock = hold_state_dir(config.state_dir)  # one daemon per state dir
         self._mark_running()
         self.secrets = SecretBox(config.state_dir)
         self.mqtt_password = runtime_settings.load(config, self.secrets)
@@ -369,9 +371,14 @@ class Daemon:
                 step()
             except Exception:  # each step is isolated: the rest must still run
                 log.exception("stopping the %s failed", name)
+        if self._state_lock is None:  # another daemon's state dir: its marker is not ours
+            log.info("stopped")
+            return
         if self.failure is None:  # a clean stop: the next start has nothing to explain
             try:
                 (self.config.state_dir / RUNNING_MARKER).unlink(missing_ok=True)
             except OSError as exc:
                 log.warning("cannot remove the %s marker: %s", RUNNING_MARKER, exc.strerror)
+        os.close(self._state_lock)
+        self._state_lock = None
         log.info("stopped")

@@ -16,11 +16,16 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from affectra_edge.cameras.scene import Appearance
+from affectra_edge.control import hold_state_dir
+from affectra_edge.emotions import EMOTIONS
+from affectra_edge.records import SessionRecord
+from affectra_edge.storage import SessionStore
 from tests.conftest import affectra_env, run_affectra, wait_until, write_video
 from tests.daemon_process import DaemonProcess
 
@@ -173,6 +178,11 @@ def test_a_restart_after_a_kill_says_why_and_status_and_clear_ask_the_daemon(tmp
         daemon.wait_for("ended without a clean stop", timeout_s=60)
         daemon.wait_for("session .* ended after", timeout_s=30)  # data to clear
         args = ("--config", str(config), "--state-dir", str(state))
+        # A second daemon on the same state dir is refused and leaves the first one alone.
+        second = run_affectra("run", *args)
+        assert second.returncode == 2, second.stderr
+        assert "another affectra daemon is running with state dir" in second.stderr
+        assert (state / "running").exists() and (state / "control.sock").exists()
         status = run_affectra("status", *args)
         assert status.returncode == 0, status.stderr
         assert "camera door: online" in status.stdout and "device unit" in status.stdout
@@ -188,3 +198,25 @@ def test_a_restart_after_a_kill_says_why_and_status_and_clear_ask_the_daemon(tmp
     assert not (state / "running").exists() and not (state / "control.sock").exists()
     gone = run_affectra("status", "--config", str(config), "--state-dir", str(state))
     assert gone.returncode == 2 and "the daemon is not running" in gone.stderr
+
+
+def test_clear_without_a_daemon_waits_for_one_that_is_starting(tmp_path):
+    """No socket answers, but a daemon holds the state dir (it is starting): clear refuses
+    rather than delete under it; once the lock is free, clear deletes directly."""
+    state = tmp_path / "state"
+    state.mkdir(mode=0o750)
+    now = datetime.now(UTC)
+    store = SessionStore(state / "sessions", retention_days=30)
+    store.append(SessionRecord("s-1", "door", now - timedelta(seconds=3), now, 3.0, 30, "happy",
+                               {e: (100.0 if e == "happy" else 0.0) for e in EMOTIONS}))
+    args = ("clear", "--yes", "--state-dir", str(state))
+    fd = hold_state_dir(state)
+    try:
+        busy = run_affectra(*args)
+    finally:
+        os.close(fd)
+    assert busy.returncode == 2 and "try again in a moment" in busy.stderr, busy.stderr
+    assert store.count() == 1
+    cleared = run_affectra(*args)
+    assert cleared.returncode == 0 and "deleted 1 recorded session" in cleared.stdout
+    assert store.count() == 0
