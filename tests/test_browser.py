@@ -4,7 +4,8 @@ for Python; no browser is downloaded), against the real daemon on the demo sourc
 A person's first visit: first run with the logged code, the live image, statistics with the
 sessions the test wrote and a drawn chart, a camera added, tested and removed, and clear-all
 with its confirmation. The console must show no CSP violation and the page no JS error.
-Screenshots of the live and statistics pages go to docs/ for the README.
+Screenshots of the live, statistics and MQTT settings pages go to build/screenshots/, or to
+the folder named by $AFFECTRA_SCREENSHOTS: `make screenshots` refreshes the README's in docs/.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from tests.conftest import ROOT, write_video
 from tests.test_cli import make_record
 
 CHROMIUM = "/usr/bin/chromium"
+SCREENSHOTS = ROOT / os.environ.get("AFFECTRA_SCREENSHOTS", "build/screenshots")
 PASSWORD = "a fine long password"
 SESSIONS = 6
 
@@ -107,7 +109,7 @@ def test_2_the_live_image_updates(page):
     page.wait_for_function("() => document.querySelector('#faces-now').textContent.trim()"
                            " === '2'", timeout=15000)
     page.wait_for_timeout(1500)  # a frame or two with the emotion labels drawn
-    page.screenshot(path=str(ROOT / "docs" / "live.png"))
+    page.screenshot(path=str(SCREENSHOTS / "live.png"))
     assert page.problems == []
 
 
@@ -123,7 +125,7 @@ def test_3_statistics_show_the_recorded_sessions_and_a_chart(page):
         for (let i = 3; i < data.length; i += 4) if (data[i] > 0) painted++;
         return painted; }""")
     assert drawn > 500, "the sessions chart is empty"
-    page.screenshot(path=str(ROOT / "docs" / "statistics.png"), full_page=True)
+    page.screenshot(path=str(SCREENSHOTS / "statistics.png"), full_page=True)
     assert page.problems == []
 
 
@@ -192,7 +194,7 @@ def test_5b_mqtt_settings_connect_and_show_the_state(page, daemon, tmp_path):
         assert "session(s) sent" in page.text_content("#mqtt-counts")
         device = daemon.config.device.id
         recorder.wait_for(f"affectra/{device}/availability", lambda m: m.payload == b"online")
-        page.screenshot(path=str(ROOT / "docs" / "settings-mqtt.png"), full_page=True)
+        page.screenshot(path=str(SCREENSHOTS / "settings-mqtt.png"), full_page=True)
         recorder.close()
         page.fill("#set-mqtt-host", "")  # MQTT off again for the tests that follow
         page.click("#settings-save")
