@@ -92,7 +92,8 @@ class ControlServer:
 
     def close(self) -> None:
         self._stop.set()
-        self._thread.join(5)
+        if self._thread.ident is not None:  # not started when start() failed
+            self._thread.join(5)
         if self._sock is not None:
             self._sock.close()
         self.path.unlink(missing_ok=True)

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from affectra_edge.cameras.scene import Appearance
-from affectra_edge.control import hold_state_dir
+from affectra_edge.control import ControlError, ControlServer, hold_state_dir
 from affectra_edge.emotions import EMOTIONS
 from affectra_edge.records import SessionRecord
 from affectra_edge.storage import SessionStore
@@ -220,3 +220,13 @@ def test_clear_without_a_daemon_waits_for_one_that_is_starting(tmp_path):
     cleared = run_affectra(*args)
     assert cleared.returncode == 0 and "deleted 1 recorded session" in cleared.stdout
     assert store.count() == 0
+
+
+def test_a_control_socket_that_cannot_be_opened_is_one_named_error(tmp_path):
+    """A state dir whose path is too long for an AF_UNIX socket (108 bytes)."""
+    deep = tmp_path / ("d" * 110)
+    deep.mkdir()
+    server = ControlServer(deep, {})
+    with pytest.raises(ControlError, match=r"cannot open the control socket .*control\.sock"):
+        server.start()
+    server.close()  # the daemon's shutdown still closes it, quietly
