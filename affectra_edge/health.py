@@ -11,6 +11,7 @@ from __future__ import annotations
 import http.client
 import logging
 import os
+import re
 import time
 
 log = logging.getLogger(__name__)
@@ -65,10 +66,15 @@ class Watchdog:
                 self._reported = None
             self._notifier.watchdog()
             self._last_ping = now
-        elif found != self._reported:
-            self._reported = found
+        elif self._reported is None or _reason(found) != _reason(self._reported):
+            self._reported = found  # one line per problem, not one per tick as it ages
             log.error("unhealthy: %s; no more watchdog pings, so systemd will restart "
                       "affectra", found)
+
+
+def _reason(found: str) -> str:
+    """``found`` without its figures: "no progress for 12 s" is the same problem at 13 s."""
+    return re.sub(r"\d+", "#", found)
 
 
 def status_text(daemon) -> str:
