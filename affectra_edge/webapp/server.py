@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 from collections.abc import Callable
 
@@ -23,8 +24,13 @@ class WebServer:
 
     def start(self) -> None:
         self._thread.start()
-        log.info("web UI on http://%s:%s", "127.0.0.1" if self.host in ("0.0.0.0", "")
-                 else self.host, self.port)
+        if self.host in ("0.0.0.0", "::", ""):  # every address: say how the LAN reaches it
+            log.info("web UI on port %s of every address of this box: http://%s:%s from "
+                     "the LAN, http://127.0.0.1:%s on the box", self.port,
+                     socket.gethostname(), self.port, self.port)
+        else:
+            log.info("web UI on http://%s:%s", f"[{self.host}]" if ":" in self.host
+                     else self.host, self.port)
 
     def is_alive(self) -> bool:
         return self._thread.is_alive()
