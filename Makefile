@@ -7,10 +7,11 @@ CONFIG ?= $(wildcard $(STATE_DIR)/affectra.toml)
 # (tests/rtsp_server.py) runs with Debian's own python3; the firmware logic is compiled with gcc;
 # the UI is tested in Debian's chromium, driven by Playwright (no browser download).
 # MQTT is tested against Debian's mosquitto (tests/mqtt_broker.py). The .deb (tests/test_deb.py)
-# is linted by lintian, installed into a debootstrap root, its unit checked by systemd-analyze
-# and its arm64 build run under qemu-user-static.
+# is linted by lintian, installed into a debootstrap root (booted by systemd-nspawn to run the
+# service), its unit checked by systemd-analyze and its arm64 build run under qemu-user-static.
 TEST_DEBS ?= build-essential chromium mosquitto python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base \
-	gstreamer1.0-plugins-good lintian debootstrap debian-archive-keyring qemu-user-static systemd
+	gstreamer1.0-plugins-good lintian debootstrap debian-archive-keyring qemu-user-static systemd \
+	systemd-container
 
 run:
 	scripts/bootstrap-venv.sh

@@ -11,7 +11,6 @@ with XZ_LEVEL=1: the same files as `make deb`, compressed faster.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import os
 import re
@@ -30,16 +29,18 @@ from affectra_edge.emotions import EMOTIONS
 from affectra_edge.records import SessionRecord
 from affectra_edge.storage import SessionStore
 from tests.conftest import ROOT
+from tests.debian_roots import (BOOT_PACKAGES, BUILD, Container, booted_with_systemd,
+                                control_field, depends_names, file_list, in_root, install,
+                                passwd_entry, run, started, unpack_root)
 from tests.elf import MACHINE_OF_ARCH, elf_files, read_elf
 from tests.systemd_unit import security, unit_root
 
 pytestmark = pytest.mark.timeout(900)  # a first run builds, downloads and debootstraps
 
-BUILD = ROOT / "build"
 SITE = "opt/affectra/venv/lib/python3.11/site-packages"
-SUITE = "bookworm"
 TOOLS = {"lintian": "lintian", "debootstrap": "debootstrap",
-         "qemu-aarch64-static": "qemu-user-static", "systemd-analyze": "systemd"}
+         "qemu-aarch64-static": "qemu-user-static", "systemd-analyze": "systemd",
+         "systemd-nspawn": "systemd-container"}
 # Libraries the wheels' compiled files may need from the system, and the Debian package that
 # provides each: all of these packages must be in the .deb's Depends.
 SYSTEM_LIBS = {
@@ -56,21 +57,6 @@ OPTIONAL_PLUGINS = f"{SITE}/ai_edge_litert/vendors/"
 USER_BACKUPS = {"etc/passwd-", "etc/group-", "etc/shadow-", "etc/gshadow-"}
 PASSWORD = "correct horse battery staple"
 ASTRONAUT = f"/{SITE}/affectra_edge/photos/astronaut.png"
-
-
-def run(*cmd: str | Path, **kwargs) -> subprocess.CompletedProcess:
-    """Run ``cmd``; a failure shows its output."""
-    result = subprocess.run([str(c) for c in cmd], check=False, capture_output=True, text=True,
-                            **kwargs)
-    assert result.returncode == 0, (f"{' '.join(map(str, cmd))} exited {result.returncode}\n"
-                                    f"{result.stdout}\n{result.stderr}")
-    return result
-
-
-def in_root(root: Path, *cmd: str, stdin: str | None = None) -> subprocess.CompletedProcess:
-    env = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-           "LANG": "C.UTF-8", "HOME": "/root", "DEBIAN_FRONTEND": "noninteractive"}
-    return run("chroot", root, *cmd, input=stdin, env=env, timeout=600)
 
 
 # ---- building ------------------------------------------------------------------------------
@@ -122,114 +108,12 @@ def tree_arm64(deb_arm64, tmp_path_factory) -> Path:
     shutil.rmtree(tree)
 
 
-def control_field(deb: Path, name: str) -> str:
-    return run("dpkg-deb", "--field", deb, name).stdout.strip()
-
-
-def depends_names(deb: Path) -> list[str]:
-    """The first alternative of each Depends entry, without versions."""
-    entries = control_field(deb, "Depends").split(",")
-    return [re.split(r"[\s(|]", entry.strip(), maxsplit=1)[0] for entry in entries]
-
-
 # ---- throwaway Debian roots ----------------------------------------------------------------
-
-def debian_mirror() -> str:
-    """The Debian mirror this machine's apt uses for the main suite."""
-    texts = [p.read_text() for p in [Path("/etc/apt/sources.list"),
-             *sorted(Path("/etc/apt/sources.list.d").glob("*.sources"))] if p.is_file()]
-    for text in texts:
-        for stanza in text.split("\n\n"):  # deb822: URIs: and Suites: in one stanza
-            fields = dict(re.findall(r"^(URIs|Suites):\s*(.+)$", stanza, re.MULTILINE))
-            if SUITE in fields.get("Suites", "").split():
-                return fields["URIs"].split()[0]
-        for uri in re.findall(rf"^deb\s+(?:\[[^]]*\]\s+)?(\S+)\s+{SUITE}\s", text, re.MULTILINE):
-            return uri
-    return "http://deb.debian.org/debian"
-
-
-def root_tarball(arch: str, packages: list[str]) -> Path:
-    """A minbase root of SUITE for ``arch`` with ``packages``, made once and kept as a tarball.
-
-    A foreign architecture's root is only unpacked (its packages' files, no maintainer
-    scripts): enough to run its programs under qemu."""
-    mirror = debian_mirror()
-    key = hashlib.sha256(f"{SUITE} {arch} minbase {mirror} {sorted(packages)}".encode())
-    tarball = BUILD / "debroots" / f"{SUITE}-{arch}-{key.hexdigest()[:12]}.tar"
-    if tarball.exists():
-        return tarball
-    tarball.parent.mkdir(parents=True, exist_ok=True)
-    work = tarball.with_suffix(".tmp")
-    shutil.rmtree(work, ignore_errors=True)
-    foreign = arch != run("dpkg", "--print-architecture").stdout.strip()
-    run("debootstrap", "--variant=minbase", f"--arch={arch}", f"--include={','.join(packages)}",
-        *(["--foreign"] if foreign else []), SUITE, work, mirror, timeout=900)
-    archives = work / "var/cache/apt/archives"
-    for deb in sorted(archives.glob("*.deb")):
-        if foreign:
-            run("dpkg-deb", "-x", deb, work)
-        deb.unlink()
-    run("tar", "-cf", f"{tarball}.part", "-C", work, ".")
-    os.replace(f"{tarball}.part", tarball)
-    shutil.rmtree(work)
-    return tarball
-
 
 @pytest.fixture
 def amd64_root(deb_amd64, tmp_path) -> Path:
     yield unpack_root("amd64", deb_amd64, root := (tmp_path / "root").resolve())
     shutil.rmtree(root)
-
-
-def unpack_root(arch: str, deb: Path, root: Path) -> Path:
-    """A fresh copy of the cached root for ``arch`` with what ``deb`` depends on."""
-    root.mkdir()
-    run("tar", "-xf", root_tarball(arch, depends_names(deb)), "-C", root)
-    return root
-
-
-def file_list(root: Path) -> set[str]:
-    """Every path in ``root``, relative, symlinks not followed."""
-    paths = set()
-    for folder, dirs, names in os.walk(root):
-        rel = Path(folder).relative_to(root)
-        paths.update(str(rel / name) for name in dirs + names)
-    return paths
-
-
-def install(root: Path, deb: Path) -> str:
-    shutil.copy(deb, root / "tmp")
-    result = in_root(root, "dpkg", "-i", f"/tmp/{deb.name}")
-    (root / "tmp" / deb.name).unlink()
-    return result.stdout + result.stderr
-
-
-def passwd_entry(root: Path, user: str) -> list[str]:
-    for line in (root / "etc/passwd").read_text().splitlines():
-        if line.split(":")[0] == user:
-            return line.split(":")
-    raise AssertionError(f"no user {user} in {root}/etc/passwd")
-
-
-def booted_with_systemd(root: Path) -> Path:
-    """Make ``root`` look booted with systemd to the maintainer scripts (/run/systemd/system),
-    with a systemctl on the PATH that only logs its arguments: a line per call in the returned
-    file. (Not in /usr/bin, where deb-systemd-helper would take it for a real one and leave
-    enabling to its `preset`.)"""
-    (root / "run/systemd/system").mkdir(parents=True)
-    calls = root / "run/systemd/systemctl-calls"
-    calls.write_text("")
-    stub = root / "usr/local/sbin/systemctl"
-    stub.parent.mkdir(parents=True, exist_ok=True)
-    stub.write_text('#!/bin/sh\necho "$*" >>/run/systemd/systemctl-calls\n')
-    stub.chmod(0o755)
-    return calls
-
-
-def started(calls: Path) -> list[str]:
-    """The systemctl calls that would have started or restarted something."""
-    return [line for line in calls.read_text().splitlines()
-            if re.search(r"\b(start|restart|try-restart|reload-or-restart)\b", line)]
 
 
 # ---- the package as built ------------------------------------------------------------------
@@ -471,6 +355,53 @@ def test_purge_deletes_state_when_asked(deb_amd64, amd64_root):
     after = file_list(amd64_root)
     assert before - after == set()
     assert after - before - USER_BACKUPS == set()
+
+
+# ---- the service under a real systemd ------------------------------------------------------
+
+def test_the_hardened_service_runs_under_systemd_and_its_watchdog_restarts_it(deb_amd64,
+                                                                               tmp_path):
+    """The package in a Debian root booted by its own systemd (systemd-nspawn). The unit,
+    enabled by postinst, starts at boot with all its hardening (system call filter, no
+    capabilities, read-only system) and says READY and a status line; `affectra status`
+    answers. A drop-in arms the analyzer's test hook and sets WatchdogSec=4: a wedged
+    analyzer stops the pings, systemd kills and restarts the service, the next run says why,
+    and `journalctl -p err` has the reason. Stopping is clean."""
+    root = unpack_root("amd64", deb_amd64, (tmp_path / "root").resolve(), extra=BOOT_PACKAGES)
+    install(root, deb_amd64)
+    dropin = root / "etc/systemd/system/affectra.service.d/test-wedge.conf"
+    dropin.parent.mkdir(parents=True)
+    dropin.write_text("[Service]\nWatchdogSec=4\n"
+                      "Environment=AFFECTRA_TEST_WEDGE_FILE=/var/lib/affectra/wedge\n")
+    box = Container(root)
+    try:
+        box.wait_for_unit("affectra", "ActiveState", lambda v: v == "active", 120,
+                          "affectra.service to be active (READY=1 sent)")
+        status = box.wait_for_unit("affectra", "StatusText", lambda v: "camera online" in v,
+                                   30, "the daemon's status line")
+        assert "1 of 1 camera online" in status and "sessions today" in status, status
+        answer = box.run("affectra", "status").stdout
+        assert "camera demo: online" in answer, answer
+
+        box.run("touch", "/var/lib/affectra/wedge")
+        box.wait_for_unit("affectra", "NRestarts", lambda v: v == "1", 60,
+                          "systemd's watchdog to restart the service")
+        box.run("rm", "/var/lib/affectra/wedge")
+        box.wait_for_unit("affectra", "ActiveState", lambda v: v == "active", 60,
+                          "the restarted service to be active")
+        journal = box.run("journalctl", "--unit=affectra", "--no-pager", "--output=cat").stdout
+        assert "Watchdog timeout" in journal
+        assert "ended without a clean stop" in journal
+        errors = box.run("journalctl", "--unit=affectra", "--priority=err", "--no-pager",
+                         "--output=cat").stdout
+        assert "unhealthy: the analyzer of camera demo has made no progress" in errors
+
+        box.run("systemctl", "stop", "affectra")
+        after = box.unit("affectra", "ActiveState", "Result")
+        assert after == {"ActiveState": "inactive", "Result": "success"}, after
+    finally:
+        box.stop()
+        shutil.rmtree(root)
 
 
 # ---- arm64 under qemu ----------------------------------------------------------------------
