@@ -190,7 +190,7 @@ def main() -> int:
         "Session end -> subscriber includes the CSV write with fsync and a QoS 1 publish through "
         f"Mosquitto on loopback; 20 sessions/s. fps: {args.window:g} s windows alternating, "
         f"a 30 fps video camera, 5 sessions/s ending meanwhile. "
-        f"{result['date']}."])
+        f"{result['machine']['cpu']}, {result['machine']['cores']} cores; {result['date']}."])
     print(table)
     update_readme("mqtt", table)
     return 0
