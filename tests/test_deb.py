@@ -18,15 +18,13 @@ import shutil
 import subprocess
 import sys
 import tomllib
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from affectra_edge import __version__
 from affectra_edge.config import Config, load_config
-from affectra_edge.emotions import EMOTIONS
-from affectra_edge.records import SessionRecord
 from affectra_edge.storage import SessionStore
 from tests.conftest import ROOT
 from tests.debian_roots import (BOOT_PACKAGES, BUILD, Container, booted_with_systemd,
@@ -34,6 +32,7 @@ from tests.debian_roots import (BOOT_PACKAGES, BUILD, Container, booted_with_sys
                                 passwd_entry, run, started, unpack_root)
 from tests.elf import MACHINE_OF_ARCH, elf_files, read_elf
 from tests.systemd_unit import security, unit_root
+from tests.test_cli import make_record
 
 pytestmark = pytest.mark.timeout(900)  # a first run builds, downloads and debootstraps
 
@@ -337,10 +336,8 @@ def test_purge_deletes_state_when_asked(deb_amd64, amd64_root):
     in_root(amd64_root, "debconf-set-selections",
             stdin="affectra affectra/purge-state boolean true\n")
     # Left by `sudo affectra run` before the package: root's files, which postinst hands over.
-    now = datetime.now(UTC)
     old = SessionStore(amd64_root / "var/lib/affectra/sessions", retention_days=30).append(
-        SessionRecord("s-old", "door", now - timedelta(seconds=5), now, 5.0, 50, "happy",
-                      {e: (100.0 if e == "happy" else 0.0) for e in EMOTIONS}))
+        make_record(datetime.now(UTC), "happy", 5.0))
     install(amd64_root, deb_amd64)
     uid = int(passwd_entry(amd64_root, "affectra")[2])
     assert (old.stat().st_uid, old.parent.stat().st_uid) == (uid, uid)

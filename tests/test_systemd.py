@@ -16,18 +16,17 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from affectra_edge.cameras.scene import Appearance
 from affectra_edge.control import ControlError, ControlServer, hold_state_dir
-from affectra_edge.emotions import EMOTIONS
-from affectra_edge.records import SessionRecord
 from affectra_edge.storage import SessionStore
 from tests.conftest import affectra_env, run_affectra, wait_until, write_video
 from tests.daemon_process import DaemonProcess
+from tests.test_cli import make_record
 
 
 class NotifySocket:
@@ -207,10 +206,8 @@ def test_clear_without_a_daemon_waits_for_one_that_is_starting(tmp_path):
     rather than delete under it; once the lock is free, clear deletes directly."""
     state = tmp_path / "state"
     state.mkdir(mode=0o750)
-    now = datetime.now(UTC)
     store = SessionStore(state / "sessions", retention_days=30)
-    store.append(SessionRecord("s-1", "door", now - timedelta(seconds=3), now, 3.0, 30, "happy",
-                               {e: (100.0 if e == "happy" else 0.0) for e in EMOTIONS}))
+    store.append(make_record(datetime.now(UTC), "happy", 3.0))
     args = ("clear", "--yes", "--state-dir", str(state))
     fd = hold_state_dir(state)
     try:
