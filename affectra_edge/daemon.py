@@ -371,14 +371,17 @@ class Daemon:
                 step()
             except Exception:  # each step is isolated: the rest must still run
                 log.exception("stopping the %s failed", name)
-        if self._state_lock is None:  # another daemon's state dir: its marker is not ours
-            log.info("stopped")
-            return
-        if self.failure is None:  # a clean stop: the next start has nothing to explain
+        if self._state_lock is not None:  # else the state dir (and its marker) is not ours
+            self._leave_state_dir()
+        log.info("stopped")
+
+    def _leave_state_dir(self) -> None:
+        """After a clean stop remove the running marker (the next start has nothing to
+        explain); then let the next daemon have the state dir."""
+        if self.failure is None:
             try:
                 (self.config.state_dir / RUNNING_MARKER).unlink(missing_ok=True)
             except OSError as exc:
                 log.warning("cannot remove the %s marker: %s", RUNNING_MARKER, exc.strerror)
         os.close(self._state_lock)
         self._state_lock = None
-        log.info("stopped")
